@@ -1,0 +1,30 @@
+# Bulkhead's one-command gates. `make check` is what CI runs.
+GO ?= go
+PKGS := ./...
+
+.PHONY: check fmt vet lint test run build
+
+## check: formatting, vet, lint and every test (what CI runs)
+check: fmt vet lint test
+
+## fmt: fail if any Go file is not gofmt-formatted
+fmt:
+	@out=$$(gofmt -l cmd internal e2e); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+## lint: staticcheck, pinned in tools/go.mod
+lint:
+	$(GO) tool -modfile=tools/go.mod staticcheck $(PKGS)
+
+## test: the whole suite, race detector on; privileged tests run as root
+test:
+	$(GO) test -race -count=1 $(PKGS)
+
+build:
+	$(GO) build -o bin/bulkhead ./cmd/bulkhead
+
+## run: start Bulkhead with its embedded defaults
+run:
+	$(GO) run ./cmd/bulkhead serve

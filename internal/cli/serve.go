@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/bulkhead-dev/bulkhead/internal/server"
+)
+
+// ServeCmd is `bulkhead serve`. Its flags have no kong defaults so that a
+// flag left out does not override the config file; the defaults live in
+// server.DefaultConfig and are quoted in the help.
+type ServeCmd struct {
+	Config          string        `help:"Read settings from this YAML file (keys as the flags, e.g. api-addr). Flags win over the file." type:"existingfile" placeholder:"FILE"`
+	DataDir         string        `help:"Directory for the database, code packages and generated admin key (default ${data_dir})." placeholder:"DIR"`
+	APIAddr         string        `name:"api-addr" help:"Address of the Lambda API and /healthz (default 127.0.0.1:9000)." placeholder:"HOST:PORT"`
+	GatewayAddr     string        `help:"Address of the public gateway (default 127.0.0.1:8080)." placeholder:"HOST:PORT"`
+	Region          string        `help:"Region in ARNs and in the signatures the API accepts (default us-east-1)."`
+	AccountID       string        `name:"account-id" help:"12-digit account id in ARNs (default 000000000000)."`
+	LogLevel        string        `help:"Platform log level: debug, info, warn, error (default info)."`
+	ShutdownTimeout time.Duration `help:"How long in-flight requests may take to finish on SIGINT/SIGTERM (default 30s)."`
+}
+
+// Run starts the server and blocks until the context ends (SIGINT/SIGTERM).
+func (c *ServeCmd) Run(e *env) error {
+	cfg := server.DefaultConfig()
+	if c.Config != "" {
+		if err := cfg.LoadFile(c.Config); err != nil {
+			return err
+		}
+	}
+	override(&cfg.DataDir, c.DataDir)
+	override(&cfg.APIAddr, c.APIAddr)
+	override(&cfg.GatewayAddr, c.GatewayAddr)
+	override(&cfg.Region, c.Region)
+	override(&cfg.AccountID, c.AccountID)
+	override(&cfg.LogLevel, c.LogLevel)
+	override(&cfg.ShutdownTimeout, c.ShutdownTimeout)
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return fmt.Errorf("log-level: %q is not one of debug, info, warn, error", cfg.LogLevel)
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	srv, err := server.New(cfg, log, e.getenv, e.stderr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "bulkhead: Lambda API on http://%s, gateway on http://%s, data in %s\n",
+		srv.APIAddr(), srv.GatewayAddr(), cfg.DataDir)
+	return srv.Serve(e.ctx)
+}
+
+func override[T comparable](field *T, flag T) {
+	var zero T
+	if flag != zero {
+		*field = flag
+	}
+}

@@ -1,0 +1,140 @@
+package lambdaapi
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
+	"github.com/bulkhead-dev/bulkhead/internal/function"
+	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
+)
+
+// Request size limits. Lambda refuses larger requests with 413 before doing
+// anything else.
+const (
+	// maxCodeRequest fits a 50 MB zip in base64 inside JSON, as Lambda's
+	// CreateFunction and UpdateFunctionCode limit does.
+	maxCodeRequest = 70167211
+	// maxControlRequest bounds every other control-plane request.
+	maxControlRequest = 1 << 20
+)
+
+// API serves the Lambda REST API.
+type API struct {
+	registry *function.Registry
+	verifier *sigv4.Verifier
+	log      *slog.Logger
+	mux      *http.ServeMux
+}
+
+// New returns the Lambda API over registry. Every request except GET /healthz
+// must be signed with a key verifier accepts.
+func New(registry *function.Registry, verifier *sigv4.Verifier, log *slog.Logger) *API {
+	a := &API{registry: registry, verifier: verifier, log: log}
+	a.mux = a.routes()
+	return a
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// operation is one API operation's handler. body is the request body, already
+// read within the operation's limit and authenticated.
+type operation func(w http.ResponseWriter, r *http.Request, body []byte) error
+
+// op adapts an operation: it gives the request an id, reads the body within
+// limit, verifies the signature, runs the operation and renders its error, if
+// any, in Lambda's shape.
+func (a *API) op(name string, limit int64, h operation) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := requestID()
+		w.Header().Set("X-Amzn-RequestId", id)
+		log := a.log.With("op", name, "request_id", id)
+
+		var body []byte
+		var err error
+		if r.Header.Get("Authorization") == "" {
+			// Refuse anonymous callers before reading a body of up to 70 MB.
+			_, err = a.verifier.Verify(r, nil)
+		} else if body, err = readBody(r, limit, name); err == nil {
+			_, err = a.verifier.Verify(r, body)
+		}
+		if err == nil {
+			err = h(w, r, body)
+		}
+		if err != nil {
+			writeError(w, r, log, err)
+		}
+	})
+}
+
+func readBody(r *http.Request, limit int64, op string) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, tooLarge(limit, op)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return nil, tooLarge(limit, op)
+	}
+	if err != nil {
+		return nil, errdefs.New(errdefs.ErrInvalidContent, "Could not read the request body: %v", err)
+	}
+	return body, nil
+}
+
+func tooLarge(limit int64, op string) error {
+	return errdefs.New(errdefs.ErrTooLarge, "Request must be smaller than %d bytes for the %s operation", limit, op)
+}
+
+// decode parses a JSON request body into v; an empty body is an empty object.
+func decode(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return errdefs.New(errdefs.ErrInvalidContent, "Could not parse request body into json: %v", err)
+	}
+	if dec.More() {
+		return errdefs.New(errdefs.ErrInvalidContent, "Could not parse request body into json: unexpected data after the JSON object")
+	}
+	return nil
+}
+
+// maxItems reads the MaxItems query parameter: 1–10000, of which at most 50
+// are returned per page, as Lambda does.
+func maxItems(r *http.Request) (int, error) {
+	s := r.URL.Query().Get("MaxItems")
+	if s == "" {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, errdefs.New(errdefs.ErrValidation, "1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must be an integer", s)
+	}
+	if n < 1 || n > 10000 {
+		bound := "greater than or equal to 1"
+		if n > 10000 {
+			bound = "less than or equal to 10000"
+		}
+		return 0, errdefs.New(errdefs.ErrValidation, "1 validation error detected: Value '%d' at 'maxItems' failed to satisfy constraint: Member must have value %s", n, bound)
+	}
+	return min(n, 50), nil
+}
+
+// requestID returns a random UUID-shaped request id.
+func requestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return fmt.Sprintf("%s-%s-%s-%s-%s", h[0:8], h[8:12], h[12:16], h[16:20], h[20:32])
+}

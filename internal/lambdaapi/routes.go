@@ -1,0 +1,39 @@
+package lambdaapi
+
+import "net/http"
+
+// routes is every route of the Lambda API, on one screen.
+func (a *API) routes() *http.ServeMux {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /healthz", healthz)
+
+	const fn = "/2015-03-31/functions/{name}"
+	route := func(pattern, op string, limit int64, h operation) { m.Handle(pattern, a.op(op, limit, h)) }
+	route("POST /2015-03-31/functions", "CreateFunction", maxCodeRequest, a.createFunction)
+	route("GET /2015-03-31/functions", "ListFunctions", maxControlRequest, a.listFunctions)
+	route("GET /2015-03-31/functions/{$}", "ListFunctions", maxControlRequest, a.listFunctions)
+	route("GET "+fn, "GetFunction", maxControlRequest, a.getFunction)
+	route("DELETE "+fn, "DeleteFunction", maxControlRequest, a.deleteFunction)
+	route("GET "+fn+"/configuration", "GetFunctionConfiguration", maxControlRequest, a.getFunctionConfiguration)
+	route("PUT "+fn+"/configuration", "UpdateFunctionConfiguration", maxControlRequest, a.updateFunctionConfiguration)
+	route("PUT "+fn+"/code", "UpdateFunctionCode", maxCodeRequest, a.updateFunctionCode)
+	route("POST "+fn+"/versions", "PublishVersion", maxControlRequest, a.publishVersion)
+	route("GET "+fn+"/versions", "ListVersionsByFunction", maxControlRequest, a.listVersions)
+	route("POST "+fn+"/aliases", "CreateAlias", maxControlRequest, a.createAlias)
+	route("GET "+fn+"/aliases", "ListAliases", maxControlRequest, a.listAliases)
+	route("GET "+fn+"/aliases/{alias}", "GetAlias", maxControlRequest, a.getAlias)
+	route("PUT "+fn+"/aliases/{alias}", "UpdateAlias", maxControlRequest, a.updateAlias)
+	route("DELETE "+fn+"/aliases/{alias}", "DeleteAlias", maxControlRequest, a.deleteAlias)
+
+	// Anything else, once authenticated, is an operation Bulkhead does not have.
+	route("/", "Unknown", maxControlRequest, func(http.ResponseWriter, *http.Request, []byte) error {
+		return errUnknownOperation
+	})
+	return m
+}
+
+// healthz answers 200 once the server serves requests. It is not
+// authenticated and says nothing else.
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

@@ -1,0 +1,158 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bulkhead-dev/bulkhead/internal/adminkey"
+	"github.com/bulkhead-dev/bulkhead/internal/artifact"
+	"github.com/bulkhead-dev/bulkhead/internal/function"
+	"github.com/bulkhead-dev/bulkhead/internal/lambdaapi"
+	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
+	"github.com/bulkhead-dev/bulkhead/internal/store/sqlite"
+)
+
+// Server is a running Bulkhead: listeners bound, state open.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	db       *sqlite.Store
+	registry *function.Registry
+
+	api, gateway     *http.Server
+	apiLn, gatewayLn net.Listener
+}
+
+// New opens the data directory and binds the listeners; Serve starts
+// answering. getenv supplies the admin key's variables; notice receives the
+// one-time message that shows a newly generated key.
+func New(cfg Config, log *slog.Logger, getenv func(string) string, notice io.Writer) (_ *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	key, generated, err := adminkey.Ensure(cfg.DataDir, getenv)
+	if err != nil {
+		return nil, fmt.Errorf("admin key: %w", err)
+	}
+	if generated {
+		fmt.Fprintf(notice, `
+Bulkhead generated an admin key for its Lambda API and stored it in
+%s (mode 0600). It is shown only this once:
+
+  export AWS_ACCESS_KEY_ID=%s
+  export AWS_SECRET_ACCESS_KEY=%s
+  export AWS_REGION=%s AWS_ENDPOINT_URL_LAMBDA=http://%s
+
+The bulkhead CLI finds it in the data directory by itself. To choose your own
+key, set %s and %s before starting.
+
+`, filepath.Join(cfg.DataDir, adminkey.FileName), key.AccessKeyID, key.SecretAccessKey,
+			cfg.Region, cfg.APIAddr, adminkey.EnvAccessKeyID, adminkey.EnvSecretAccessKey)
+	}
+
+	s := &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if s.db, err = sqlite.Open(filepath.Join(cfg.DataDir, "bulkhead.db")); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	packages, err := artifact.Open(filepath.Join(cfg.DataDir, "code"), artifact.DefaultLimits())
+	if err != nil {
+		return nil, fmt.Errorf("open code store: %w", err)
+	}
+	s.registry = function.NewRegistry(s.db, packages, function.ARNs{Region: cfg.Region, Account: cfg.AccountID}, log)
+	if n, err := s.registry.SweepPackages(context.Background()); err != nil {
+		return nil, fmt.Errorf("sweep code packages: %w", err)
+	} else if n > 0 {
+		log.Info("removed unreferenced code packages", "count", n)
+	}
+
+	verifier := &sigv4.Verifier{Service: "lambda", Region: cfg.Region, Secret: key.Secret}
+	s.api = &http.Server{
+		Handler:           lambdaapi.New(s.registry, verifier, log),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	s.gateway = &http.Server{
+		Handler:           http.HandlerFunc(gatewayNotFound),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if s.apiLn, err = net.Listen("tcp", cfg.APIAddr); err != nil {
+		return nil, fmt.Errorf("api-addr: %w", err)
+	}
+	if s.gatewayLn, err = net.Listen("tcp", cfg.GatewayAddr); err != nil {
+		return nil, fmt.Errorf("gateway-addr: %w", err)
+	}
+	return s, nil
+}
+
+// APIAddr is the bound address of the Lambda API.
+func (s *Server) APIAddr() string { return s.apiLn.Addr().String() }
+
+// GatewayAddr is the bound address of the gateway.
+func (s *Server) GatewayAddr() string { return s.gatewayLn.Addr().String() }
+
+// Serve answers requests until ctx is done, then shuts down: listeners close,
+// in-flight requests get ShutdownTimeout to finish, and the store closes.
+func (s *Server) Serve(ctx context.Context) error {
+	errc := make(chan error, 2)
+	go func() { errc <- serve(s.api, s.apiLn) }()
+	go func() { errc <- serve(s.gateway, s.gatewayLn) }()
+	s.log.Info("serving", "api", s.APIAddr(), "gateway", s.GatewayAddr(), "data_dir", s.cfg.DataDir)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		err = fmt.Errorf("listener failed: %w", err)
+	}
+	s.log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err = errors.Join(err, s.api.Shutdown(sctx), s.gateway.Shutdown(sctx), s.db.Close())
+	s.log.Info("stopped")
+	return err
+}
+
+func serve(srv *http.Server, ln net.Listener) error {
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// close releases what New opened when New fails half-way.
+func (s *Server) close() {
+	for _, ln := range []net.Listener{s.apiLn, s.gatewayLn} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
+	if s.db != nil {
+		s.db.Close()
+	}
+}
+
+// gatewayNotFound answers every gateway request until routes exist, in API
+// Gateway's shape for an unknown route.
+func gatewayNotFound(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-amzn-ErrorType", "NotFoundException")
+	w.WriteHeader(http.StatusNotFound)
+	_, _ = io.WriteString(w, `{"message":"Not Found"}`+"\n")
+}
