@@ -61,10 +61,10 @@ func VersionString(number int) string {
 // must name this deployment's region and account.
 func (a ARNs) ParseRef(s string) (Ref, error) {
 	if s == "" {
-		return Ref{}, validation(fieldError(s, "functionName", "Member must have length greater than or equal to 1"))
+		return Ref{}, ConstraintError(Violation(s, "functionName", "Member must have length greater than or equal to 1"))
 	}
 	if len(s) > 256 {
-		return Ref{}, validation(fieldError(s, "functionName", "Member must have length less than or equal to 256"))
+		return Ref{}, ConstraintError(Violation(s, "functionName", "Member must have length less than or equal to 256"))
 	}
 	parts := strings.Split(s, ":")
 	var rest []string
@@ -115,19 +115,19 @@ func (a ARNs) ParseRef(s string) (Ref, error) {
 func CheckName(name string) error {
 	var errs []string
 	if len(name) == 0 {
-		errs = append(errs, fieldError(name, "functionName", "Member must have length greater than or equal to 1"))
+		errs = append(errs, Violation(name, "functionName", "Member must have length greater than or equal to 1"))
 	}
 	if len(name) > 64 {
-		errs = append(errs, fieldError(name, "functionName", "Member must have length less than or equal to 64"))
+		errs = append(errs, Violation(name, "functionName", "Member must have length less than or equal to 64"))
 	}
 	if len(name) > 0 && !namePattern.MatchString(name) {
-		errs = append(errs, fieldError(name, "functionName", "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+"))
+		errs = append(errs, Violation(name, "functionName", "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+"))
 	}
-	return validation(errs...)
+	return ConstraintError(errs...)
 }
 
 func badName(s string) error {
-	return validation(fieldError(s, "functionName",
+	return ConstraintError(Violation(s, "functionName",
 		"Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"))
 }
 
@@ -138,7 +138,7 @@ func checkQualifier(q string) error {
 		return nil
 	}
 	if len(q) == 0 || len(q) > 128 || !aliasPattern.MatchString(q) {
-		return validation(fieldError(q, "qualifier",
+		return ConstraintError(Violation(q, "qualifier",
 			"Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)"))
 	}
 	return nil
@@ -150,12 +150,12 @@ func checkQualifier(q string) error {
 func CheckAliasName(name string) error {
 	var errs []string
 	if len(name) == 0 || len(name) > 128 {
-		errs = append(errs, fieldError(name, "name", "Member must have length between 1 and 128"))
+		errs = append(errs, Violation(name, "name", "Member must have length between 1 and 128"))
 	}
 	if !aliasPattern.MatchString(name) || digits.MatchString(name) {
-		errs = append(errs, fieldError(name, "name", "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)"))
+		errs = append(errs, Violation(name, "name", "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)"))
 	}
-	return validation(errs...)
+	return ConstraintError(errs...)
 }
 
 // ParseVersion parses "$LATEST" or a published version number.

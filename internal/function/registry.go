@@ -367,11 +367,8 @@ func (r *Registry) UpdateCode(ctx context.Context, nameOrARN string, zip []byte,
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cur, err := r.resolve(ctx, ref)
+	cur, err := r.latest(ctx, ref, ifRevision)
 	if err != nil {
-		return Resolved{}, err
-	}
-	if err := checkRevision(ifRevision, cur.Version.RevisionID); err != nil {
 		return Resolved{}, err
 	}
 	code, err := r.packages.Put(zip, "bootstrap")
@@ -405,11 +402,8 @@ func (r *Registry) UpdateConfig(ctx context.Context, nameOrARN string, mutate fu
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cur, err := r.resolve(ctx, ref)
+	cur, err := r.latest(ctx, ref, ifRevision)
 	if err != nil {
-		return Resolved{}, err
-	}
-	if err := checkRevision(ifRevision, cur.Version.RevisionID); err != nil {
 		return Resolved{}, err
 	}
 	next := cur.Version
@@ -438,11 +432,8 @@ func (r *Registry) Publish(ctx context.Context, nameOrARN, codeSHA256, descripti
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	cur, err := r.resolve(ctx, ref)
+	cur, err := r.latest(ctx, ref, ifRevision)
 	if err != nil {
-		return Resolved{}, err
-	}
-	if err := checkRevision(ifRevision, cur.Version.RevisionID); err != nil {
 		return Resolved{}, err
 	}
 	if have := cur.Version.Code.Base64(); codeSHA256 != "" && codeSHA256 != have {
@@ -568,7 +559,7 @@ func checkRouting(a Alias) error {
 			return errdefs.New(errdefs.ErrInvalidArgument, "Version %d is the alias's primary version; an additional version must differ from it.", n)
 		}
 		if w < 0 || w > 1 {
-			return validation(fieldError(w, "routingConfig.additionalVersionWeights", "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0]"))
+			return ConstraintError(Violation(w, "routingConfig.additionalVersionWeights", "Map value must satisfy constraint: [Member must have value less than or equal to 1.0, Member must have value greater than or equal to 0.0]"))
 		}
 	}
 	return nil
@@ -733,6 +724,16 @@ func (r *Registry) revisionError(err error, ref Ref) error {
 
 var errRevision = errdefs.New(errdefs.ErrPrecondition,
 	"The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+
+// latest returns a function's $LATEST for a change that the caller, holding
+// mu, is about to make, after checking the caller's expected revision.
+func (r *Registry) latest(ctx context.Context, ref Ref, ifRevision string) (Resolved, error) {
+	cur, err := r.resolve(ctx, ref)
+	if err != nil {
+		return Resolved{}, err
+	}
+	return cur, checkRevision(ifRevision, cur.Version.RevisionID)
+}
 
 func checkRevision(want, have string) error {
 	if want != "" && want != have {

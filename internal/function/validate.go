@@ -104,7 +104,7 @@ func (c Config) Validate(functionName string) error {
 	var errs []string
 	check := func(bad bool, value any, field, constraint string) {
 		if bad {
-			errs = append(errs, fieldError(value, field, constraint))
+			errs = append(errs, Violation(value, field, constraint))
 		}
 	}
 	check(c.MemorySize < MinMemorySize, c.MemorySize, "memorySize", fmt.Sprintf("Member must have value greater than or equal to %d", MinMemorySize))
@@ -125,7 +125,7 @@ func (c Config) Validate(functionName string) error {
 		c.Logging.ApplicationLogLevel, "loggingConfig.applicationLogLevel", "Member must satisfy enum value set: [TRACE, DEBUG, INFO, WARN, ERROR, FATAL]")
 	check(c.Logging.SystemLogLevel != "" && !slices.Contains([]string{"DEBUG", "INFO", "WARN"}, c.Logging.SystemLogLevel),
 		c.Logging.SystemLogLevel, "loggingConfig.systemLogLevel", "Member must satisfy enum value set: [DEBUG, INFO, WARN]")
-	if err := validation(errs...); err != nil {
+	if err := ConstraintError(errs...); err != nil {
 		return err
 	}
 
@@ -168,7 +168,7 @@ func checkEnvironment(env map[string]string) error {
 			strings.Join(reserved, ", "))
 	}
 	if len(badKeys) > 0 {
-		return validation(fieldError(badKeys, "environment.variables", "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]"))
+		return ConstraintError(Violation(badKeys, "environment.variables", "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+]"))
 	}
 	// Lambda measures the variables as the JSON object it stores.
 	measured, err := json.Marshal(env)
@@ -198,8 +198,9 @@ func CheckTags(tags map[string]string) error {
 	return nil
 }
 
-// fieldError renders one constraint violation the way AWS's front end does.
-func fieldError(value any, field, constraint string) string {
+// Violation renders one constraint violation the way AWS's front end does:
+// Value '<value>' at '<field>' failed to satisfy constraint: <constraint>.
+func Violation(value any, field, constraint string) string {
 	var v string
 	switch x := value.(type) {
 	case []string:
@@ -210,9 +211,10 @@ func fieldError(value any, field, constraint string) string {
 	return fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", v, field, constraint)
 }
 
-// validation joins constraint violations into one ValidationException, or
+// ConstraintError joins violations into one ErrValidation error worded as
+// Lambda's ValidationException ("2 validation errors detected: …; …"), or
 // returns nil when there are none.
-func validation(errs ...string) error {
+func ConstraintError(errs ...string) error {
 	switch len(errs) {
 	case 0:
 		return nil

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 	"github.com/bulkhead-dev/bulkhead/internal/function"
 )
 
@@ -102,8 +101,7 @@ func (a *API) listAliases(w http.ResponseWriter, r *http.Request, _ []byte) erro
 func aliasVersion(s string) (int, error) {
 	n, ok := function.ParseVersion(s)
 	if !ok {
-		return 0, errdefs.New(errdefs.ErrValidation,
-			"1 validation error detected: Value '%s' at 'functionVersion' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\$LATEST|[0-9]+)", s)
+		return 0, function.ConstraintError(function.Violation(s, "functionVersion", `Member must satisfy regular expression pattern: (\$LATEST|[0-9]+)`))
 	}
 	return n, nil
 }
@@ -116,8 +114,8 @@ func routing(rc *AliasRoutingConfiguration) (map[int]float64, error) {
 	for k, w := range rc.AdditionalVersionWeights {
 		n, err := strconv.Atoi(k)
 		if err != nil || n < 1 {
-			return nil, errdefs.New(errdefs.ErrValidation,
-				"1 validation error detected: Value '%s' at 'routingConfig.additionalVersionWeights' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [0-9]+]", k)
+			return nil, function.ConstraintError(function.Violation(k, "routingConfig.additionalVersionWeights",
+				"Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [0-9]+]"))
 		}
 		out[n] = w
 	}

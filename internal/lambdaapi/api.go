@@ -118,15 +118,13 @@ func maxItems(r *http.Request) (int, error) {
 		return 50, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil {
-		return 0, errdefs.New(errdefs.ErrValidation, "1 validation error detected: Value '%s' at 'maxItems' failed to satisfy constraint: Member must be an integer", s)
-	}
-	if n < 1 || n > 10000 {
-		bound := "greater than or equal to 1"
-		if n > 10000 {
-			bound = "less than or equal to 10000"
-		}
-		return 0, errdefs.New(errdefs.ErrValidation, "1 validation error detected: Value '%d' at 'maxItems' failed to satisfy constraint: Member must have value %s", n, bound)
+	switch {
+	case err != nil:
+		return 0, function.ConstraintError(function.Violation(s, "maxItems", "Member must be an integer"))
+	case n < 1:
+		return 0, function.ConstraintError(function.Violation(n, "maxItems", "Member must have value greater than or equal to 1"))
+	case n > 10000:
+		return 0, function.ConstraintError(function.Violation(n, "maxItems", "Member must have value less than or equal to 10000"))
 	}
 	return min(n, 50), nil
 }

@@ -3,7 +3,6 @@ package lambdaapi
 import (
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 	"github.com/bulkhead-dev/bulkhead/internal/function"
@@ -15,7 +14,7 @@ func (a *API) createFunction(w http.ResponseWriter, r *http.Request, body []byte
 		return err
 	}
 	if in.Code == nil {
-		return errdefs.New(errdefs.ErrValidation, "1 validation error detected: Value null at 'code' failed to satisfy constraint: Member must not be null")
+		return function.ConstraintError(function.Violation("null", "code", "Member must not be null"))
 	}
 	if err := zipOnly(in.PackageType, in.Code.S3Bucket+in.Code.S3Key, in.Code.ImageUri, in.Layers); err != nil {
 		return err
@@ -55,9 +54,8 @@ func (a *API) createFunction(w http.ResponseWriter, r *http.Request, body []byte
 	}
 	if in.TenancyConfig != nil {
 		if in.TenancyConfig.TenantIsolationMode != function.TenantIsolationPerTenant {
-			return errdefs.New(errdefs.ErrValidation,
-				"1 validation error detected: Value '%s' at 'tenancyConfig.tenantIsolationMode' failed to satisfy constraint: Member must satisfy enum value set: [PER_TENANT]",
-				in.TenancyConfig.TenantIsolationMode)
+			return function.ConstraintError(function.Violation(in.TenancyConfig.TenantIsolationMode,
+				"tenancyConfig.tenantIsolationMode", "Member must satisfy enum value set: [PER_TENANT]"))
 		}
 		req.PerTenant = true
 	}
@@ -70,23 +68,16 @@ func (a *API) createFunction(w http.ResponseWriter, r *http.Request, body []byte
 }
 
 func explicitZeros(in createFunctionInput) error {
-	var errs []string
+	var violations []string
 	zero := func(given bool, field string, min int) {
 		if given {
-			errs = append(errs, fmt.Sprintf("Value '0' at '%s' failed to satisfy constraint: Member must have value greater than or equal to %d", field, min))
+			violations = append(violations, function.Violation(0, field, fmt.Sprintf("Member must have value greater than or equal to %d", min)))
 		}
 	}
 	zero(in.MemorySize != nil && *in.MemorySize == 0, "memorySize", function.MinMemorySize)
 	zero(in.Timeout != nil && *in.Timeout == 0, "timeout", function.MinTimeout)
 	zero(in.EphemeralStorage != nil && in.EphemeralStorage.Size == 0, "ephemeralStorage.size", function.MinEphemeralStorage)
-	switch len(errs) {
-	case 0:
-		return nil
-	case 1:
-		return errdefs.New(errdefs.ErrValidation, "1 validation error detected: %s", errs[0])
-	default:
-		return errdefs.New(errdefs.ErrValidation, "%d validation errors detected: %s", len(errs), strings.Join(errs, "; "))
-	}
+	return function.ConstraintError(violations...)
 }
 
 // zipOnly refuses the code sources Bulkhead does not support yet.
@@ -95,7 +86,7 @@ func zipOnly(packageType, s3, image string, layers []string) error {
 	case packageType == "Image" || image != "":
 		return errdefs.New(errdefs.ErrInvalidArgument, "Bulkhead runs zip deployment packages only; container images (PackageType Image, ImageUri) are not supported.")
 	case packageType != "" && packageType != "Zip":
-		return errdefs.New(errdefs.ErrValidation, "1 validation error detected: Value '%s' at 'packageType' failed to satisfy constraint: Member must satisfy enum value set: [Zip, Image]", packageType)
+		return function.ConstraintError(function.Violation(packageType, "packageType", "Member must satisfy enum value set: [Zip, Image]"))
 	case s3 != "":
 		return errdefs.New(errdefs.ErrInvalidArgument, "Bulkhead takes code as ZipFile only; S3Bucket and S3Key are not supported.")
 	case len(layers) > 0:
@@ -111,7 +102,7 @@ func architecture(archs []string) (string, error) {
 	case 1:
 		return archs[0], nil
 	default:
-		return "", errdefs.New(errdefs.ErrValidation, "1 validation error detected: Value '%v' at 'architectures' failed to satisfy constraint: Member must have length less than or equal to 1", archs)
+		return "", function.ConstraintError(function.Violation(archs, "architectures", "Member must have length less than or equal to 1"))
 	}
 }
 
@@ -158,7 +149,7 @@ func (a *API) listFunctions(w http.ResponseWriter, r *http.Request, _ []byte) er
 	case "ALL":
 		all = true
 	default:
-		return errdefs.New(errdefs.ErrValidation, "1 validation error detected: Value '%s' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]", v)
+		return function.ConstraintError(function.Violation(v, "functionVersion", "Member must satisfy enum value set: [ALL]"))
 	}
 	page, next, err := a.registry.List(r.Context(), q.Get("Marker"), max, all)
 	if err != nil {
