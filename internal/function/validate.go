@@ -203,6 +203,8 @@ func CheckTags(tags map[string]string) error {
 func Violation(value any, field, constraint string) string {
 	var v string
 	switch x := value.(type) {
+	case nil: // AWS writes a missing member unquoted: Value null at 'code'
+		return fmt.Sprintf("Value null at '%s' failed to satisfy constraint: %s", field, constraint)
 	case []string:
 		v = "[" + strings.Join(x, ", ") + "]"
 	default:

@@ -73,6 +73,13 @@ func TestFunctionConfigValidate(t *testing.T) {
 	}
 }
 
+func TestFunctionViolationNull(t *testing.T) {
+	got := Violation(nil, "code", "Member must not be null")
+	if want := "Value null at 'code' failed to satisfy constraint: Member must not be null"; got != want {
+		t.Errorf("Violation(nil) = %q, want %q", got, want)
+	}
+}
+
 func TestFunctionConfigDefaults(t *testing.T) {
 	c := Config{}.WithDefaults()
 	if c.MemorySize != 128 || c.Timeout != 3 || c.EphemeralStorage != 512 || c.Architecture != ArchitectureX8664 || c.Logging.Format != "Text" {

@@ -14,7 +14,7 @@ func (a *API) createFunction(w http.ResponseWriter, r *http.Request, body []byte
 		return err
 	}
 	if in.Code == nil {
-		return function.ConstraintError(function.Violation("null", "code", "Member must not be null"))
+		return function.ConstraintError(function.Violation(nil, "code", "Member must not be null"))
 	}
 	if err := zipOnly(in.PackageType, in.Code.S3Bucket+in.Code.S3Key, in.Code.ImageUri, in.Layers); err != nil {
 		return err
