@@ -42,6 +42,9 @@ var (
 	ErrTooLarge = errors.New("too large")
 	// ErrUnavailable: the service cannot take the request now (shutting down).
 	ErrUnavailable = errors.New("unavailable")
+	// ErrTooManyRequests: a concurrency or rate limit refuses the request. An
+	// error of this kind may say which limit with a Reason() string method.
+	ErrTooManyRequests = errors.New("too many requests")
 )
 
 // Error carries a kind and a message meant for the API caller.

@@ -37,15 +37,21 @@ type Spec struct {
 	// resolved inside the code directory ("bootstrap").
 	Command []string
 	// Env is the process's entire environment, as "KEY=value". The driver
-	// adds TMPDIR (the private scratch directory) and EndpointEnv.
+	// adds TMPDIR (the private scratch directory) and EndpointEnv, replacing
+	// any entries Env has for them, and nothing else (no PATH, HOME, ...).
 	Env []string
 	// Endpoint is served to the sandbox, and only to it, at a loopback
 	// address reachable from inside; the address ("host:port") is put in the
-	// environment as EndpointEnv. nil means no endpoint.
+	// environment as EndpointEnv, which must then be set. nil means no
+	// endpoint, and no EndpointEnv in the environment.
 	Endpoint    http.Handler
 	EndpointEnv string
 	// Stdout and Stderr receive the process's output as it is written. They
-	// must not block for long: a slow writer stalls the process.
+	// must not block for long: a slow writer stalls the process. nil
+	// discards. Each is written by one goroutine at a time, but the two may
+	// be written at once: a writer passed as both must be safe for that.
+	// Everything the main process wrote has been delivered when Done is
+	// closed; nothing is written after Destroy returns.
 	Stdout, Stderr io.Writer
 	// Limits bound what the sandbox may use. Drivers that cannot enforce a
 	// limit say so in their documentation; none ignores one silently.
@@ -66,7 +72,9 @@ type Limits struct {
 type Driver interface {
 	// Start creates a sandbox from spec and starts its command. It returns
 	// once the process runs; a command that cannot start is an error and
-	// leaves nothing behind. ctx bounds only the start, not the sandbox's life.
+	// leaves nothing behind. So is a spec that breaks a rule above (an ID
+	// outside [a-z0-9-]{1,64}, an empty Command). ctx bounds only the start,
+	// not the sandbox's life.
 	Start(ctx context.Context, spec Spec) (Sandbox, error)
 	// CodeDir returns where a Spec.Code directory appears inside this
 	// driver's sandboxes ("/var/task" for an isolating driver).
@@ -78,11 +86,14 @@ type Sandbox interface {
 	// Done is closed when the sandbox's main process has exited.
 	Done() <-chan struct{}
 	// Err returns, after Done, why the process exited: nil for status 0, an
-	// *ExitError otherwise.
+	// *ExitError otherwise (Code -1 and the signal when Destroy killed it).
 	Err() error
 	// Destroy kills every process of the sandbox, including any the command
 	// started, closes the endpoint and removes the scratch directory. It
-	// returns when all is gone. It is idempotent and safe to call at any time.
+	// returns when all is gone: Done is closed, the endpoint's handler is not
+	// running and is not called again. It is idempotent and safe to call at
+	// any time. Every started sandbox must be destroyed, even after its
+	// process exited.
 	Destroy() error
 	// Usage reports resources used so far, as far as the driver measures them.
 	Usage() Usage
@@ -97,7 +108,7 @@ type Usage struct {
 // signal.
 type ExitError struct {
 	Code   int    // exit status, or -1 when killed by a signal
-	Signal string // the signal's name when killed by one
+	Signal string // the signal's name when killed by one ("SIGKILL")
 }
 
 func (e *ExitError) Error() string {

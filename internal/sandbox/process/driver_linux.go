@@ -1,0 +1,176 @@
+package process
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
+	"github.com/bulkhead-dev/bulkhead/internal/sandbox"
+)
+
+// Driver starts sandboxes as plain child processes of the server. Make one
+// with New; it is safe for concurrent use.
+type Driver struct {
+	stateDir string
+	logger   *slog.Logger
+}
+
+var _ sandbox.Driver = (*Driver)(nil)
+
+// New returns a Driver keeping its sandboxes' directories in stateDir, which
+// it creates if needed (mode 0700) and owns: nothing else may write there.
+// The endpoints' servers log their errors to logger; nil discards them.
+//
+// New does not clear what a crashed server left in stateDir: a Start whose
+// ID names a leftover directory fails (fs.ErrExist).
+func New(stateDir string, logger *slog.Logger) (*Driver, error) {
+	dir, err := filepath.Abs(stateDir)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox state directory: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox state directory: %w", err)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Driver{stateDir: dir, logger: logger}, nil
+}
+
+// CodeDir returns code: the program sees the host's file system.
+func (*Driver) CodeDir(code string) string { return code }
+
+// Start makes the sandbox's directory, serves its endpoint, and starts its
+// command in a process group of its own. See the package documentation for
+// what the sandbox gets and does not.
+func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbox, err error) {
+	program, err := check(spec)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	s := &processSandbox{dir: filepath.Join(d.stateDir, spec.ID), done: make(chan struct{})}
+	// Mkdir, not MkdirAll: an existing directory is a live sandbox's (or a
+	// crashed server's), never one to share.
+	if err := os.Mkdir(s.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(fmt.Errorf("sandbox %q: %w", spec.ID, err), s.abandon())
+		}
+	}()
+
+	tmp := filepath.Join(s.dir, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return nil, err
+	}
+	var addr string
+	if spec.Endpoint != nil {
+		if s.endpoint, err = serve(ctx, spec.Endpoint, d.logger.With("sandbox", spec.ID)); err != nil {
+			return nil, err
+		}
+		addr = s.endpoint.addr
+	}
+	limit := newBudget(spec.Limits.OutputBytes)
+	if s.stdout, err = newStream(spec.Stdout, limit); err != nil {
+		return nil, err
+	}
+	if s.stderr, err = newStream(spec.Stderr, limit); err != nil {
+		return nil, err
+	}
+
+	cmd := &exec.Cmd{
+		Path:   program,
+		Args:   spec.Command,
+		Env:    environment(spec, tmp, addr),
+		Dir:    spec.Code,
+		Stdout: s.stdout.childEnd(),
+		Stderr: s.stderr.childEnd(),
+		SysProcAttr: &syscall.SysProcAttr{
+			// A group of its own, so Destroy can kill whatever the program
+			// starts; and death with the server.
+			Setpgid:   true,
+			Pdeathsig: syscall.SIGKILL,
+		},
+	}
+	// Pdeathsig fires when the thread that forked ends, not the process
+	// (go.dev/issue/27505). A thread ends only with the goroutine locked to
+	// it, and a new goroutine never runs on a locked thread: so fork from
+	// one, whatever the caller of Start is locked to.
+	started := make(chan error, 1)
+	go func() { started <- cmd.Start() }()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	s.cmd = cmd
+	s.pid = cmd.Process.Pid
+	s.stdout.start()
+	s.stderr.start()
+	go s.wait()
+	return s, nil
+}
+
+// check validates spec and returns the path of the program to run.
+func check(spec sandbox.Spec) (string, error) {
+	if !validID(spec.ID) {
+		return "", fmt.Errorf("invalid sandbox ID: want 1 to 64 characters of [a-z0-9-]: %w", errdefs.ErrInvalidArgument)
+	}
+	if !filepath.IsAbs(spec.Code) {
+		return "", fmt.Errorf("code directory %q is not an absolute path: %w", spec.Code, errdefs.ErrInvalidArgument)
+	}
+	if spec.Endpoint != nil && (spec.EndpointEnv == "" || strings.ContainsAny(spec.EndpointEnv, "=\x00")) {
+		return "", fmt.Errorf("endpoint variable %q is not a variable name: %w", spec.EndpointEnv, errdefs.ErrInvalidArgument)
+	}
+	if len(spec.Command) == 0 || spec.Command[0] == "" {
+		return "", fmt.Errorf("no command: %w", errdefs.ErrInvalidArgument)
+	}
+	program := spec.Command[0]
+	switch {
+	case filepath.IsAbs(program):
+		return program, nil
+	case filepath.IsLocal(program):
+		return filepath.Join(spec.Code, program), nil
+	default:
+		return "", fmt.Errorf("command %q leads outside the code directory: %w", program, errdefs.ErrInvalidArgument)
+	}
+}
+
+// validID reports whether id keeps the rule of sandbox.Spec.ID, which also
+// makes it a safe single path element.
+func validID(id string) bool {
+	if len(id) < 1 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// environment is spec.Env with TMPDIR and the endpoint's address set by the
+// driver, replacing any entries of the caller's for those names.
+func environment(spec sandbox.Spec, tmp, addr string) []string {
+	env := slices.DeleteFunc(slices.Clone(spec.Env), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return k == "TMPDIR" || addr != "" && k == spec.EndpointEnv
+	})
+	env = append(env, "TMPDIR="+tmp)
+	if addr != "" {
+		env = append(env, spec.EndpointEnv+"="+addr)
+	}
+	return env
+}

@@ -1,0 +1,199 @@
+package process
+
+import (
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// outputGrace bounds how long Destroy waits, once every process of the group
+// is dead, for the output still in a pipe to be delivered before it closes
+// the pipe. Only a process that left the group (setsid) can hold the pipe
+// open that long.
+const outputGrace = time.Second
+
+// stream carries one of the program's output streams from a pipe to the
+// Spec's writer. Its copier goroutine is owned by the sandbox: it ends at
+// end of file, when every process holding the pipe has died, or when close
+// closes the read end. A nil *stream (the Spec's writer was nil) does
+// nothing; the program's stream is then /dev/null.
+type stream struct {
+	r, w   *os.File // w is the program's end, closed here once it has it
+	to     io.Writer
+	budget *budget
+
+	drainedOnce sync.Once
+	drained     chan struct{} // closed once flush's work is done, or at the end
+	copied      chan struct{} // closed when the copier has returned
+}
+
+func newStream(to io.Writer, b *budget) (*stream, error) {
+	if to == nil {
+		return nil, nil
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	return &stream{r: r, w: w, to: to, budget: b, drained: make(chan struct{}), copied: make(chan struct{})}, nil
+}
+
+// childEnd returns what exec.Cmd should give the program: the pipe's write
+// end, or nil for /dev/null. (A nil *os.File in the interface would not be
+// nil.)
+func (s *stream) childEnd() io.Writer {
+	if s == nil {
+		return nil
+	}
+	return s.w
+}
+
+// start closes the parent's copy of the write end, so the pipe ends when the
+// sandbox's processes have all closed theirs, and starts the copier.
+func (s *stream) start() {
+	if s == nil {
+		return
+	}
+	s.w.Close()
+	go s.copy()
+}
+
+// abandon closes both ends of a stream that never started.
+func (s *stream) abandon() {
+	if s == nil {
+		return
+	}
+	s.r.Close()
+	s.w.Close()
+}
+
+// flush returns once everything in the pipe now has been delivered. Called
+// when the main process has exited, it delivers all that process wrote, even
+// while other processes keep the pipe open. It interrupts the copier's
+// blocking read with a deadline in the past; the copier then empties the
+// pipe without blocking (see copy).
+func (s *stream) flush() {
+	if s == nil {
+		return
+	}
+	s.r.SetReadDeadline(time.Unix(1, 0))
+	<-s.drained
+}
+
+// close waits for the copier to reach the end of the pipe, closing the read
+// end after outputGrace if it has not, and returns once the copier has
+// returned: the writer is never written again.
+func (s *stream) close() {
+	if s == nil {
+		return
+	}
+	select {
+	case <-s.copied:
+	case <-time.After(outputGrace):
+	}
+	s.r.Close() // unblocks a pending read
+	<-s.copied
+}
+
+func (s *stream) copy() {
+	defer close(s.copied)
+	defer s.markDrained()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := s.r.Read(buf)
+		s.deliver(buf[:n])
+		switch {
+		case err == nil:
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// flush: deliver what the pipe holds, then go on blocking.
+			s.r.SetReadDeadline(time.Time{})
+			if end := s.drain(buf); end {
+				return
+			}
+			s.markDrained()
+		default:
+			return // end of file, or close closed the read end
+		}
+	}
+}
+
+// drain delivers what the pipe holds without waiting for more, and reports
+// whether the pipe has ended.
+func (s *stream) drain(buf []byte) (end bool) {
+	raw, err := s.r.SyscallConn()
+	if err != nil {
+		return true
+	}
+	for {
+		var (
+			n    int
+			rerr error
+		)
+		// The read end is non-blocking (os.Pipe makes it so for the poller),
+		// so this read returns EAGAIN on an empty pipe instead of waiting.
+		if err := raw.Read(func(fd uintptr) bool {
+			n, rerr = unix.Read(int(fd), buf)
+			return true
+		}); err != nil {
+			return true
+		}
+		switch {
+		case n > 0:
+			s.deliver(buf[:n])
+		case rerr == unix.EINTR:
+		case rerr == nil:
+			return true // end of file
+		default:
+			return rerr != unix.EAGAIN
+		}
+	}
+}
+
+func (s *stream) markDrained() { s.drainedOnce.Do(func() { close(s.drained) }) }
+
+// deliver writes p to the writer as far as the budget allows. A writer's
+// error does not stop the copy: the program keeps running, and its output is
+// dropped as it would be over budget.
+func (s *stream) deliver(p []byte) {
+	if n := s.budget.allow(len(p)); n > 0 {
+		s.to.Write(p[:n])
+	}
+}
+
+// budget enforces Limits.OutputBytes: the bytes a sandbox's two streams may
+// deliver together in each one-second window; the rest is dropped. A nil
+// *budget allows everything.
+type budget struct {
+	perSecond int
+
+	mu     sync.Mutex
+	window time.Time // start of the current window
+	used   int
+}
+
+func newBudget(perSecond int) *budget {
+	if perSecond <= 0 {
+		return nil
+	}
+	return &budget{perSecond: perSecond}
+}
+
+// allow returns how many of n bytes may be delivered now.
+func (b *budget) allow(n int) int {
+	if b == nil {
+		return n
+	}
+	now := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if now.Sub(b.window) >= time.Second {
+		b.window, b.used = now, 0
+	}
+	n = min(n, b.perSecond-b.used)
+	b.used += n
+	return n
+}
