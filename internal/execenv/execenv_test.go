@@ -1,0 +1,212 @@
+package execenv
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bulkhead-dev/bulkhead/internal/runtimeapi"
+	"github.com/bulkhead-dev/bulkhead/internal/sandbox/process"
+)
+
+var (
+	buildOnce sync.Once
+	handler   string // the aws-lambda-go test handler, built once
+	buildErr  error
+)
+
+// handlerCode returns a code directory whose bootstrap is the unmodified
+// aws-lambda-go handler of internal/runtimeapi/testdata.
+func handlerCode(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "execenv-handler-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		handler = filepath.Join(dir, "bootstrap")
+		out, err := exec.Command("go", "build", "-o", handler, "../runtimeapi/testdata/handler").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			handler = string(out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building the test handler: %v\n%s", buildErr, handler)
+	}
+	return filepath.Dir(handler)
+}
+
+func scriptCode(t *testing.T, script string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bootstrap"), []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func options(t *testing.T) Options {
+	t.Helper()
+	drv, err := process.New(t.TempDir(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Options{Driver: drv, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+}
+
+func spec(id, code string) Spec {
+	return Spec{ID: id, Function: "f", Version: "$LATEST", Code: code, Handler: "bootstrap", Region: "us-east-1",
+		MemoryMB: 128, TmpMB: 512, Timeout: 2 * time.Second, LogGroup: "/aws/lambda/f",
+		Environment: map[string]string{"STAGE": "test"}}
+}
+
+func invocation(id, tenant, payload string, timeout time.Duration) runtimeapi.Invocation {
+	return runtimeapi.Invocation{RequestID: id, FunctionARN: "arn:aws:lambda:us-east-1:123456789012:function:f",
+		TenantID: tenant, Payload: []byte(payload), Deadline: time.Now().Add(timeout)}
+}
+
+type echo struct {
+	RequestID string `json:"requestId"`
+	TenantID  string `json:"tenantId"`
+	PID       int    `json:"pid"`
+}
+
+func TestExecEnvInvokesRealRuntime(t *testing.T) {
+	t.Parallel()
+	env, err := Start(t.Context(), options(t), spec("env-echo", handlerCode(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Destroy()
+	var pids []int
+	for i, req := range []string{"req-1", "req-2"} {
+		res, err := env.Invoke(t.Context(), invocation(req, "blue tenant", `{}`, 2*time.Second))
+		if err != nil || res.ErrorType != "" || !res.Healthy {
+			t.Fatalf("invoke %d = %+v, %v", i, res, err)
+		}
+		var e echo
+		if err := json.Unmarshal(res.Payload, &e); err != nil {
+			t.Fatalf("payload %s: %v", res.Payload, err)
+		}
+		if e.RequestID != req || e.TenantID != "blue tenant" {
+			t.Errorf("handler saw request %q tenant %q", e.RequestID, e.TenantID)
+		}
+		pids = append(pids, e.PID)
+	}
+	if pids[0] != pids[1] {
+		t.Errorf("warm invocations ran in different processes: %v", pids)
+	}
+	res, err := env.Invoke(t.Context(), invocation("req-3", "", `{"action":"error","message":"boom"}`, 2*time.Second))
+	if err != nil || res.ErrorType != "errorString" || !res.Healthy || !strings.Contains(string(res.Payload), "boom") {
+		t.Errorf("function error = %+v, %v", res, err)
+	}
+}
+
+func TestExecEnvTimeoutKillsEnvironment(t *testing.T) {
+	t.Parallel()
+	s := spec("env-timeout", handlerCode(t))
+	s.Timeout = time.Second
+	env, err := Start(t.Context(), options(t), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.Invoke(t.Context(), invocation("req-slow", "", `{"action":"sleep","millis":5000}`, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"errorMessage":"RequestId: req-slow Error: Task timed out after 1.00 seconds","errorType":"Sandbox.Timedout"}`
+	if res.ErrorType != "Sandbox.Timedout" || res.Healthy || string(res.Payload) != want {
+		t.Errorf("timeout = %s healthy=%v, want %s", res.Payload, res.Healthy, want)
+	}
+	select {
+	case <-env.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("timed-out environment still alive")
+	}
+	if _, err := env.Invoke(t.Context(), invocation("again", "", `{}`, time.Second)); err == nil {
+		t.Error("a dead environment accepted an invocation")
+	}
+}
+
+func TestExecEnvProcessExit(t *testing.T) {
+	t.Parallel()
+	env, err := Start(t.Context(), options(t), spec("env-exit", handlerCode(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.Invoke(t.Context(), invocation("req-exit", "", `{"action":"exit"}`, 2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ErrorType != "Runtime.ExitError" || res.Healthy || !strings.Contains(string(res.Payload), "RequestId: req-exit Error: Runtime exited with error: process exited with status 3") {
+		t.Errorf("exit = %s healthy=%v", res.Payload, res.Healthy)
+	}
+}
+
+func TestExecEnvInitFailures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, script, errorType, message string
+		initTimeout                      time.Duration
+	}{
+		{"exits", "echo starting; exit 2", "Runtime.InitError", "Runtime exited during init: process exited with status 2", 0},
+		{"hangs", "sleep 30", "Runtime.InitError", "Init timed out after 0.30 seconds", 300 * time.Millisecond},
+		{"reports", `curl -s -X POST "http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/init/error" -H 'Lambda-Runtime-Function-Error-Type: Runtime.BadConfig' -d '{"errorMessage":"no config","errorType":"Runtime.BadConfig"}'; sleep 30`,
+			"Runtime.BadConfig", "no config", 0},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if strings.Contains(tt.script, "curl") {
+				if _, err := exec.LookPath("curl"); err != nil {
+					t.Skip("curl is not installed; the /init/error path is covered in internal/runtimeapi")
+				}
+			}
+			opts := options(t)
+			opts.InitTimeout = tt.initTimeout
+			_, err := Start(t.Context(), opts, spec("env-init-"+string(rune('a'+i)), scriptCode(t, tt.script)))
+			var ie *InitError
+			if !asInitError(err, &ie) {
+				t.Fatalf("Start = %v, want an *InitError", err)
+			}
+			var doc struct{ ErrorType, ErrorMessage string }
+			json.Unmarshal(ie.Payload, &doc)
+			if ie.ErrorType != tt.errorType || !strings.Contains(doc.ErrorMessage, tt.message) {
+				t.Errorf("init error = %s %s; want %s containing %q", ie.ErrorType, ie.Payload, tt.errorType, tt.message)
+			}
+		})
+	}
+}
+
+func asInitError(err error, target **InitError) bool {
+	ie, ok := err.(*InitError)
+	*target = ie
+	return ok
+}
+
+func TestExecEnvEnvironmentVariables(t *testing.T) {
+	t.Parallel()
+	_, err := Start(context.Background(), options(t), spec("env-vars", scriptCode(t, "env; exit 1")))
+	ie, ok := err.(*InitError)
+	if !ok {
+		t.Fatalf("Start = %v", err)
+	}
+	// The script printed its environment before exiting; wait for the tail.
+	out := string(ie.Tail)
+	for _, want := range []string{"AWS_LAMBDA_FUNCTION_NAME=f", "AWS_LAMBDA_FUNCTION_VERSION=$LATEST", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
+		"AWS_LAMBDA_RUNTIME_API=127.0.0.1:", "_HANDLER=bootstrap", "AWS_REGION=us-east-1", "TZ=:UTC", "STAGE=test", "LAMBDA_TASK_ROOT=/"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("environment lacks %s:\n%s", want, out)
+		}
+	}
+}
