@@ -18,6 +18,7 @@ type CLI struct {
 	Serve     ServeCmd     `cmd:"" help:"Run Bulkhead: the Lambda API, the gateway and the function store."`
 	Functions FunctionsCmd `cmd:"" help:"Create, inspect, update and delete functions."`
 	Aliases   AliasesCmd   `cmd:"" help:"Manage aliases: names that point at a function version."`
+	Invoke    InvokeCmd    `cmd:"" help:"Invoke a function and print its response."`
 }
 
 // env is what commands need from the process around them.

@@ -93,19 +93,7 @@ func (c *client) do(ctx context.Context, method, path string, query url.Values, 
 		return nil, err
 	}
 	if resp.StatusCode/100 != 2 {
-		e := &apiError{Status: resp.StatusCode, Code: resp.Header.Get("X-Amzn-ErrorType")}
-		var m map[string]any
-		if json.Unmarshal(raw, &m) == nil {
-			for _, k := range []string{"message", "Message"} {
-				if s, ok := m[k].(string); ok {
-					e.Message = s
-				}
-			}
-		}
-		if e.Code == "" {
-			e.Code = http.StatusText(resp.StatusCode)
-		}
-		return nil, e
+		return nil, decodeError(resp, raw)
 	}
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -122,4 +110,21 @@ func functionPath(name string, rest ...string) string {
 		p += "/" + url.PathEscape(r)
 	}
 	return p
+}
+
+// decodeError turns a non-2xx answer into an *apiError.
+func decodeError(resp *http.Response, raw []byte) error {
+	e := &apiError{Status: resp.StatusCode, Code: resp.Header.Get("X-Amzn-ErrorType")}
+	var m map[string]any
+	if json.Unmarshal(raw, &m) == nil {
+		for _, k := range []string{"message", "Message"} {
+			if s, ok := m[k].(string); ok {
+				e.Message = s
+			}
+		}
+	}
+	if e.Code == "" {
+		e.Code = http.StatusText(resp.StatusCode)
+	}
+	return e
 }

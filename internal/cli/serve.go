@@ -20,6 +20,12 @@ type ServeCmd struct {
 	AccountID       string        `name:"account-id" help:"12-digit account id in ARNs (default 000000000000)."`
 	LogLevel        string        `help:"Platform log level: debug, info, warn, error (default info)."`
 	ShutdownTimeout time.Duration `help:"How long in-flight requests may take to finish on SIGINT/SIGTERM (default 30s)."`
+	MaxConcurrency  *int          `help:"Concurrent invocations in total (default 1000)."`
+	MaxPerFunction  *int          `help:"Concurrent invocations of one function; 0 for no bound of its own (default 0)."`
+	MaxPerTenant    *int          `help:"Concurrent invocations of one function for one tenant; 0 for no bound (default 0)."`
+	MemoryBudgetMB  *int          `name:"memory-budget-mb" help:"Sum of MemorySize of live environments; idle ones are evicted LRU first (default half of RAM)."`
+	IdleTimeout     time.Duration `help:"How long an unused environment stays warm (default 10m)."`
+	Blanks          *int          `help:"Pre-initialised environments kept per invoked function version for new tenants (default 1)."`
 }
 
 // Run starts the server and blocks until the context ends (SIGINT/SIGTERM).
@@ -37,6 +43,16 @@ func (c *ServeCmd) Run(e *env) error {
 	override(&cfg.AccountID, c.AccountID)
 	override(&cfg.LogLevel, c.LogLevel)
 	override(&cfg.ShutdownTimeout, c.ShutdownTimeout)
+	override(&cfg.IdleTimeout, c.IdleTimeout)
+	for _, f := range []struct {
+		field *int
+		flag  *int
+	}{{&cfg.MaxConcurrency, c.MaxConcurrency}, {&cfg.MaxPerFunction, c.MaxPerFunction}, {&cfg.MaxPerTenant, c.MaxPerTenant},
+		{&cfg.MemoryBudgetMB, c.MemoryBudgetMB}, {&cfg.Blanks, c.Blanks}} {
+		if f.flag != nil {
+			*f.field = *f.flag
+		}
+	}
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {

@@ -56,6 +56,7 @@ type Registry struct {
 	arns     ARNs
 	now      func() time.Time
 	log      *slog.Logger
+	changed  func(name string)
 
 	// mu serialises mutations. Each reads, decides and writes, and code
 	// garbage collection must not remove a package that a concurrent create is
@@ -67,6 +68,26 @@ type Registry struct {
 // functions with arns.
 func NewRegistry(store Store, packages Packages, arns ARNs, log *slog.Logger) *Registry {
 	return &Registry{store: store, packages: packages, arns: arns, now: time.Now, log: log}
+}
+
+// OnChange registers f, called after a function's code or configuration is
+// updated or the function (or one of its versions) is deleted, so that
+// environments running the old state are retired. Set it before use.
+func (r *Registry) OnChange(f func(name string)) { r.changed = f }
+
+func (r *Registry) notify(name string) {
+	if r.changed != nil {
+		r.changed(name)
+	}
+}
+
+// Version returns one version of a function by number, as stored.
+func (r *Registry) Version(ctx context.Context, name string, number int) (Version, error) {
+	v, err := r.store.Version(ctx, name, number)
+	if err != nil {
+		return Version{}, r.notFound(err, Ref{Name: name, Qualifier: VersionString(number)})
+	}
+	return v, nil
 }
 
 // ARNs returns the ARN maker of this deployment.
@@ -311,6 +332,7 @@ func (r *Registry) Delete(ctx context.Context, nameOrARN, qualifier string) erro
 			return r.notFound(err, ref)
 		}
 		r.log.InfoContext(ctx, "function deleted", "function", ref.Name)
+		r.notify(ref.Name)
 		for _, v := range vs {
 			r.collect(ctx, v.Code.SHA256)
 		}
@@ -334,6 +356,7 @@ func (r *Registry) Delete(ctx context.Context, nameOrARN, qualifier string) erro
 		return r.notFound(err, ref)
 	}
 	r.collect(ctx, v.Code.SHA256)
+	r.notify(ref.Name)
 	return nil
 }
 
@@ -383,6 +406,7 @@ func (r *Registry) UpdateCode(ctx context.Context, nameOrARN string, zip []byte,
 	}
 	r.collect(ctx, cur.Version.Code.SHA256)
 	r.log.InfoContext(ctx, "function code updated", "function", ref.Name, "code_sha256", code.SHA256)
+	r.notify(ref.Name)
 	if publish {
 		v, err := r.publish(ctx, cur.Function, next, "")
 		if err != nil {
@@ -418,6 +442,7 @@ func (r *Registry) UpdateConfig(ctx context.Context, nameOrARN string, mutate fu
 		return Resolved{}, r.revisionError(err, ref)
 	}
 	r.log.InfoContext(ctx, "function configuration updated", "function", ref.Name)
+	r.notify(ref.Name)
 	return Resolved{Function: cur.Function, Version: next}, nil
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 	"github.com/bulkhead-dev/bulkhead/internal/function"
+	"github.com/bulkhead-dev/bulkhead/internal/invoke"
 	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
 )
 
@@ -25,11 +26,16 @@ const (
 	maxCodeRequest = 70167211
 	// maxControlRequest bounds every other control-plane request.
 	maxControlRequest = 1 << 20
+	// maxInvokeRequest is Lambda's synchronous payload limit, 6 MB.
+	maxInvokeRequest = 6291456
+	// maxEventPayload is the limit for Event invocations, 1 MB.
+	maxEventPayload = 1 << 20
 )
 
 // API serves the Lambda REST API.
 type API struct {
 	registry *function.Registry
+	invoker  *invoke.Service
 	verifier *sigv4.Verifier
 	log      *slog.Logger
 	mux      *http.ServeMux
@@ -37,8 +43,8 @@ type API struct {
 
 // New returns the Lambda API over registry. Every request except GET /healthz
 // must be signed with a key verifier accepts.
-func New(registry *function.Registry, verifier *sigv4.Verifier, log *slog.Logger) *API {
-	a := &API{registry: registry, verifier: verifier, log: log}
+func New(registry *function.Registry, invoker *invoke.Service, verifier *sigv4.Verifier, log *slog.Logger) *API {
+	a := &API{registry: registry, invoker: invoker, verifier: verifier, log: log}
 	a.mux = a.routes()
 	return a
 }

@@ -40,6 +40,7 @@ var exceptions = []struct {
 	// Lambda sends this unmodelled name for oversized requests, not the
 	// modelled RequestTooLargeException (spec/lambda.md §1.3).
 	{errdefs.ErrTooLarge, exception{Name: "RequestEntityTooLargeException", Status: 413, UpperMessage: true}},
+	{errdefs.ErrTooManyRequests, exception{Name: "TooManyRequestsException", Status: 429}},
 	{errdefs.ErrUnavailable, exception{Name: "ServiceException", Status: 503, Service: true, UpperMessage: true, Default: "The service is shutting down; retry the request."}},
 	{errUnknownOperation, exception{Name: "UnknownOperationException", Status: 404, Default: "Unknown operation"}},
 	{errUnsupportedMediaType, exception{Name: "UnsupportedMediaTypeException", Status: 415}},
@@ -99,6 +100,10 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		body["Message"] = msg
 	} else {
 		body["message"] = msg
+	}
+	var limited interface{ Reason() string }
+	if errors.As(err, &limited) {
+		body["Reason"] = limited.Reason()
 	}
 	w.Header().Set("X-Amzn-ErrorType", ex.Name)
 	writeJSON(w, ex.Status, body)

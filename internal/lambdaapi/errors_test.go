@@ -28,6 +28,7 @@ func TestLambdaAPIErrorTableDecodesInSDK(t *testing.T) {
 		"ResourceConflictException":      as[*types.ResourceConflictException](func(e *types.ResourceConflictException) *string { return e.Message }),
 		"PreconditionFailedException":    as[*types.PreconditionFailedException](func(e *types.PreconditionFailedException) *string { return e.Message }),
 		"ServiceException":               as[*types.ServiceException](func(e *types.ServiceException) *string { return e.Message }),
+		"TooManyRequestsException":       as[*types.TooManyRequestsException](func(e *types.TooManyRequestsException) *string { return e.Message }),
 		"UnsupportedMediaTypeException":  as[*types.UnsupportedMediaTypeException](func(e *types.UnsupportedMediaTypeException) *string { return e.Message }),
 	}
 	// Names Lambda sends that the SDK has no type for.

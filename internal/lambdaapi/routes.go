@@ -19,6 +19,7 @@ func (a *API) routes() *http.ServeMux {
 	route("PUT "+fn+"/code", "UpdateFunctionCode", maxCodeRequest, a.updateFunctionCode)
 	route("POST "+fn+"/versions", "PublishVersion", maxControlRequest, a.publishVersion)
 	route("GET "+fn+"/versions", "ListVersionsByFunction", maxControlRequest, a.listVersions)
+	route("POST "+fn+"/invocations", "InvokeFunction", maxInvokeRequest, a.invoke)
 	route("POST "+fn+"/aliases", "CreateAlias", maxControlRequest, a.createAlias)
 	route("GET "+fn+"/aliases", "ListAliases", maxControlRequest, a.listAliases)
 	route("GET "+fn+"/aliases/{alias}", "GetAlias", maxControlRequest, a.getAlias)

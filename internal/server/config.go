@@ -36,6 +36,27 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish
 	// after SIGINT or SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown-timeout"`
+
+	// MaxConcurrency bounds concurrent invocations in total (Lambda's
+	// regional default is 1000).
+	MaxConcurrency int `yaml:"max-concurrency"`
+	// MaxPerFunction bounds concurrent invocations of one function; 0 means
+	// only MaxConcurrency applies.
+	MaxPerFunction int `yaml:"max-per-function"`
+	// MaxPerTenant bounds concurrent invocations of one function for one
+	// tenant, so one tenant cannot take a function's capacity; 0 means no
+	// per-tenant bound.
+	MaxPerTenant int `yaml:"max-per-tenant"`
+	// MemoryBudgetMB bounds the sum of MemorySize of live environments. Idle
+	// ones are evicted, least recently used first, before work is refused.
+	// Default: half of the machine's RAM.
+	MemoryBudgetMB int `yaml:"memory-budget-mb"`
+	// IdleTimeout is how long an unused environment stays warm.
+	IdleTimeout time.Duration `yaml:"idle-timeout"`
+	// Blanks is how many pre-initialised, tenant-less environments to keep
+	// per function version once it has been invoked; the first invocation of
+	// a new tenant claims one.
+	Blanks int `yaml:"blanks"`
 }
 
 // DefaultAccountID is the account id ARNs carry unless configured.
@@ -52,7 +73,25 @@ func DefaultConfig() Config {
 		AccountID:       DefaultAccountID,
 		LogLevel:        "info",
 		ShutdownTimeout: 30 * time.Second,
+		MaxConcurrency:  1000,
+		MemoryBudgetMB:  defaultMemoryBudgetMB(),
+		IdleTimeout:     10 * time.Minute,
+		Blanks:          1,
 	}
+}
+
+// defaultMemoryBudgetMB is half of MemTotal, or 4 GiB when it cannot be read.
+func defaultMemoryBudgetMB() int {
+	raw, err := os.ReadFile("/proc/meminfo")
+	if err == nil {
+		var kb int
+		for line := range strings.Lines(string(raw)) {
+			if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil && kb > 0 {
+				return kb / 1024 / 2
+			}
+		}
+	}
+	return 4096
 }
 
 // DefaultDataDir is $XDG_DATA_HOME/bulkhead, or ~/.local/share/bulkhead.
@@ -101,6 +140,18 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown-timeout", "must be positive")
+	}
+	for field, n := range map[string]int{"max-concurrency": c.MaxConcurrency, "max-per-function": c.MaxPerFunction,
+		"max-per-tenant": c.MaxPerTenant, "blanks": c.Blanks} {
+		if n < 0 {
+			bad(field, "must not be negative")
+		}
+	}
+	if c.MemoryBudgetMB < 128 {
+		bad("memory-budget-mb", "%d is less than one 128 MB environment", c.MemoryBudgetMB)
+	}
+	if c.IdleTimeout <= 0 {
+		bad("idle-timeout", "must be positive")
 	}
 	return errors.Join(errs...)
 }

@@ -14,8 +14,12 @@ import (
 
 	"github.com/bulkhead-dev/bulkhead/internal/adminkey"
 	"github.com/bulkhead-dev/bulkhead/internal/artifact"
+	"github.com/bulkhead-dev/bulkhead/internal/execenv"
 	"github.com/bulkhead-dev/bulkhead/internal/function"
+	"github.com/bulkhead-dev/bulkhead/internal/invoke"
 	"github.com/bulkhead-dev/bulkhead/internal/lambdaapi"
+	"github.com/bulkhead-dev/bulkhead/internal/pool"
+	"github.com/bulkhead-dev/bulkhead/internal/sandbox/process"
 	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
 	"github.com/bulkhead-dev/bulkhead/internal/store/sqlite"
 )
@@ -26,6 +30,7 @@ type Server struct {
 	log      *slog.Logger
 	db       *sqlite.Store
 	registry *function.Registry
+	invoker  *invoke.Service
 
 	api, gateway     *http.Server
 	apiLn, gatewayLn net.Listener
@@ -81,9 +86,28 @@ key, set %s and %s before starting.
 		log.Info("removed unreferenced code packages", "count", n)
 	}
 
+	// Environments of a previous run died with it; their directories go.
+	sandboxes := filepath.Join(cfg.DataDir, "sandboxes")
+	if err := os.RemoveAll(sandboxes); err != nil {
+		return nil, fmt.Errorf("clear sandbox directory: %w", err)
+	}
+	driver, err := process.New(sandboxes, log)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox driver: %w", err)
+	}
+	s.invoker = invoke.New(s.registry, packages, execenv.Options{Driver: driver, Log: log}, pool.Config{
+		MaxConcurrency: cfg.MaxConcurrency,
+		MaxPerFunction: cfg.MaxPerFunction,
+		MaxPerTenant:   cfg.MaxPerTenant,
+		MemoryBudgetMB: cfg.MemoryBudgetMB,
+		IdleTimeout:    cfg.IdleTimeout,
+		Blanks:         cfg.Blanks,
+	}, cfg.Region, log)
+	s.registry.OnChange(s.invoker.Pool().Retire)
+
 	verifier := &sigv4.Verifier{Service: "lambda", Region: cfg.Region, Secret: key.Secret}
 	s.api = &http.Server{
-		Handler:           lambdaapi.New(s.registry, verifier, log),
+		Handler:           lambdaapi.New(s.registry, s.invoker, verifier, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -124,7 +148,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	err = errors.Join(err, s.api.Shutdown(sctx), s.gateway.Shutdown(sctx), s.db.Close())
+	err = errors.Join(err, s.api.Shutdown(sctx), s.gateway.Shutdown(sctx))
+	s.invoker.Pool().Close() // every environment destroyed: nothing is left running
+	err = errors.Join(err, s.db.Close())
 	s.log.Info("stopped")
 	return err
 }
@@ -142,6 +168,9 @@ func (s *Server) close() {
 		if ln != nil {
 			ln.Close()
 		}
+	}
+	if s.invoker != nil {
+		s.invoker.Pool().Close()
 	}
 	if s.db != nil {
 		s.db.Close()

@@ -1,0 +1,265 @@
+package invoke
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
+	"github.com/bulkhead-dev/bulkhead/internal/execenv"
+	"github.com/bulkhead-dev/bulkhead/internal/function"
+	"github.com/bulkhead-dev/bulkhead/internal/pool"
+	"github.com/bulkhead-dev/bulkhead/internal/runtimeapi"
+	"github.com/bulkhead-dev/bulkhead/internal/tenant"
+)
+
+// Invocation types.
+const (
+	RequestResponse = "RequestResponse"
+	Event           = "Event"
+	DryRun          = "DryRun"
+)
+
+// Lambda's messages for the tenancy rules (spec/lambda.md §1.4).
+const (
+	msgTenantMissing    = "The invoked function is enabled with tenancy configuration. Add a valid tenant ID in your request and try again."
+	msgTenantNotAllowed = "The invoked function is not enabled with tenancy configuration. Remove the tenant ID from your request and try again."
+)
+
+// MaxClientContext is the longest X-Amz-Client-Context Lambda accepts.
+const MaxClientContext = 3583
+
+// Request is one Invoke call, decoded from its wire.
+type Request struct {
+	Function  string // name or ARN, possibly qualified
+	Qualifier string
+	// Tenant is the tenant id as the caller sent it; nil when it sent none.
+	Tenant        *string
+	Type          string // RequestResponse (or ""), Event, DryRun
+	LogTail       bool
+	ClientContext string // base64, as sent
+	Payload       []byte
+}
+
+// Response is what the invocation answers.
+type Response struct {
+	StatusCode      int // 200, 202 or 204
+	Payload         []byte
+	FunctionError   string // "Unhandled" when the function failed
+	ExecutedVersion string
+	LogResult       string // base64 of the output tail, when asked for
+}
+
+// Packages finds a version's unpacked code; satisfied by *artifact.Store.
+type Packages interface {
+	Tree(sha256 string) string
+}
+
+// Service runs invocations.
+type Service struct {
+	registry *function.Registry
+	pool     *pool.Pool
+	packages Packages
+	env      execenv.Options
+	region   string
+	log      *slog.Logger
+	seq      atomic.Uint64
+}
+
+// New returns the service. Call Pool to get the pool it built, to close it.
+func New(registry *function.Registry, packages Packages, env execenv.Options, poolConfig pool.Config, region string, log *slog.Logger) *Service {
+	s := &Service{registry: registry, packages: packages, env: env, region: region, log: log}
+	s.pool = pool.New(poolConfig, s.start, log)
+	return s
+}
+
+// Pool returns the environment pool.
+func (s *Service) Pool() *pool.Pool { return s.pool }
+
+// Invoke runs one invocation.
+func (s *Service) Invoke(ctx context.Context, req Request) (Response, error) {
+	switch req.Type {
+	case "", RequestResponse, Event, DryRun:
+	default:
+		return Response{}, function.ConstraintError(function.Violation(req.Type, "invocationType",
+			"Member must satisfy enum value set: [Event, RequestResponse, DryRun]"))
+	}
+	res, err := s.registry.Resolve(ctx, req.Function, req.Qualifier)
+	if err != nil {
+		return Response{}, err
+	}
+	id, err := tenancy(res.Function, req.Tenant)
+	if err != nil {
+		return Response{}, err
+	}
+	if len(req.Payload) > 0 && !json.Valid(req.Payload) {
+		var v any
+		detail := json.Unmarshal(req.Payload, &v)
+		return Response{}, errdefs.New(errdefs.ErrInvalidContent,
+			"Could not parse request body into json: Could not parse payload into json: %v", detail)
+	}
+	if len(req.Payload) == 0 {
+		req.Payload = []byte("{}") // as Lambda does: the function receives an empty object
+	}
+	clientContext, err := decodeClientContext(req.ClientContext)
+	if err != nil {
+		return Response{}, err
+	}
+	version := function.VersionString(res.Version.Number)
+	switch req.Type {
+	case DryRun:
+		return Response{StatusCode: 204, ExecutedVersion: version}, nil
+	case Event:
+		return Response{}, errdefs.New(errdefs.ErrInvalidArgument,
+			"Event invocations are not available in this Bulkhead build yet; invoke with RequestResponse.")
+	}
+
+	ctx = tenant.WithID(ctx, id)
+	log := s.log.With("function", res.Function.Name, "version", version, "tenant", id)
+	key := pool.Key{Version: pool.Version{Function: res.Function.Name, Number: res.Version.Number, Revision: res.Version.RevisionID}, Tenant: id}
+	lease, err := s.pool.Acquire(ctx, key, res.Version.Config.MemorySize)
+	var initErr *execenv.InitError
+	if errors.As(err, &initErr) {
+		log.Info("init failed", "error_type", initErr.ErrorType)
+		return failed(version, initErr.Payload, initErr.Tail, req.LogTail), nil
+	}
+	if err != nil {
+		return Response{}, err
+	}
+	env := lease.Env().(*execenv.Env)
+	requestID := newRequestID()
+	timeout := time.Duration(res.Version.Config.Timeout) * time.Second
+	arn := s.registry.ARNs().Function(res.Function.Name)
+	if q := qualifierOf(req, res); q != "" {
+		arn = s.registry.ARNs().Qualified(res.Function.Name, q)
+	}
+	began := time.Now()
+	out, err := env.Invoke(ctx, runtimeapi.Invocation{
+		RequestID: requestID, FunctionARN: arn, TenantID: id.String(),
+		ClientContext: clientContext, Payload: req.Payload, Deadline: time.Now().Add(timeout),
+	})
+	lease.Release(err == nil && out.Healthy)
+	if err != nil {
+		return Response{}, fmt.Errorf("invoke %s: %w", res.Function.Name, err)
+	}
+	elapsed := time.Since(began)
+	log.Info("invoked", "request_id", requestID, "cold", lease.Cold, "blank", lease.Blank, "error_type", out.ErrorType, "duration", elapsed)
+	tail := textLog(requestID, version, out.Tail, elapsed, res.Version.Config.MemorySize, env.MaxMemoryBytes())
+	if out.ErrorType != "" {
+		return failed(version, out.Payload, tail, req.LogTail), nil
+	}
+	resp := Response{StatusCode: 200, Payload: out.Payload, ExecutedVersion: version}
+	if req.LogTail {
+		resp.LogResult = base64.StdEncoding.EncodeToString(tail)
+	}
+	return resp, nil
+}
+
+// textLog is the invocation's log as Lambda's text format shows it — START,
+// the function's output, END and REPORT — cut to its last 4 KB, as
+// X-Amz-Log-Result carries it.
+func textLog(requestID, version string, output []byte, elapsed time.Duration, memoryMB int, maxMemory int64) []byte {
+	ms := float64(elapsed.Microseconds()) / 1000
+	log := fmt.Appendf(nil, "START RequestId: %s Version: %s\n", requestID, version)
+	log = append(log, output...)
+	log = fmt.Appendf(log, "END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t\n",
+		requestID, requestID, ms, int64(math.Ceil(ms)), memoryMB, (maxMemory+(1<<20)-1)>>20)
+	if len(log) > 4096 {
+		log = log[len(log)-4096:]
+	}
+	return log
+}
+
+func failed(version string, doc, tail []byte, logTail bool) Response {
+	r := Response{StatusCode: 200, Payload: doc, FunctionError: "Unhandled", ExecutedVersion: version}
+	if logTail {
+		r.LogResult = base64.StdEncoding.EncodeToString(tail)
+	}
+	return r
+}
+
+// tenancy applies Lambda's tenancy rules: a PER_TENANT function needs a
+// valid tenant id; any other function must not get one and runs as None.
+func tenancy(f function.Function, sent *string) (tenant.ID, error) {
+	switch {
+	case f.PerTenant && sent == nil:
+		return tenant.ID{}, errdefs.New(errdefs.ErrInvalidArgument, msgTenantMissing)
+	case !f.PerTenant && sent != nil:
+		return tenant.ID{}, errdefs.New(errdefs.ErrInvalidArgument, msgTenantNotAllowed)
+	case !f.PerTenant:
+		return tenant.None, nil
+	}
+	return tenant.Parse(*sent)
+}
+
+func decodeClientContext(b64 string) (string, error) {
+	if b64 == "" {
+		return "", nil
+	}
+	if len(b64) > MaxClientContext {
+		return "", errdefs.New(errdefs.ErrInvalidArgument, "Client context must be at most %d bytes of base64; it has %d.", MaxClientContext, len(b64))
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || !json.Valid(raw) {
+		return "", errdefs.New(errdefs.ErrInvalidContent, "Client context must be a valid Base64-encoded JSON object.")
+	}
+	return string(raw), nil
+}
+
+func qualifierOf(req Request, res function.Resolved) string {
+	if res.Alias != "" {
+		return res.Alias
+	}
+	if req.Qualifier != "" {
+		return req.Qualifier
+	}
+	return ""
+}
+
+// start is the pool's factory: it starts an environment for v from the
+// version's code, tenant-neutral (the tenant arrives with each invocation).
+func (s *Service) start(ctx context.Context, v pool.Version, memoryMB int) (pool.Env, error) {
+	ver, err := s.registry.Version(ctx, v.Function, v.Number)
+	if err != nil {
+		return nil, err
+	}
+	if ver.RevisionID != v.Revision {
+		return nil, errdefs.New(errdefs.ErrConflict, "The function was updated during the invocation; retry it.")
+	}
+	c := ver.Config
+	return execenv.Start(ctx, s.env, execenv.Spec{
+		ID:          "env-" + strconv.FormatUint(s.seq.Add(1), 10) + "-" + randomHex(4),
+		Function:    v.Function,
+		Version:     function.VersionString(v.Number),
+		Code:        s.packages.Tree(ver.Code.SHA256),
+		Handler:     c.Handler,
+		Region:      s.region,
+		MemoryMB:    memoryMB,
+		TmpMB:       c.EphemeralStorage,
+		Timeout:     time.Duration(c.Timeout) * time.Second,
+		Environment: c.Environment,
+		LogFormat:   c.Logging.Format,
+		LogLevel:    c.Logging.ApplicationLogLevel,
+		LogGroup:    "/aws/lambda/" + v.Function,
+	})
+}
+
+func newRequestID() string {
+	h := randomHex(16)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
