@@ -115,3 +115,29 @@ func TestCLIConfigFile(t *testing.T) {
 		t.Errorf("serve with an unknown config key = %v\n%s", err, out)
 	}
 }
+
+func TestCLIInvoke(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, t.TempDir())
+	zipPath := filepath.Join(t.TempDir(), "counter.zip")
+	if err := os.WriteFile(zipPath, goZip(t, "counter"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := s.run("functions", "create", "counter", "--zip", zipPath, "--per-tenant"); code != 0 {
+		t.Fatalf("create: %s", errOut)
+	}
+	for i, want := range []string{`"count":1`, `"count":2`} {
+		out, errOut, code := s.run("invoke", "counter", "--tenant-id", "blue", "--log-tail")
+		if code != 0 || !strings.Contains(out, `"tenant":"blue"`) || !strings.Contains(out, want) || !strings.Contains(errOut, "REPORT RequestId:") {
+			t.Fatalf("invoke %d = %d\n%s\n%s", i+1, code, out, errOut)
+		}
+	}
+	out, _, code := s.run("invoke", "counter", "--tenant-id", "red", "--payload", `{"x":1}`)
+	if code != 0 || !strings.Contains(out, `"tenant":"red"`) || !strings.Contains(out, `"count":1`) {
+		t.Fatalf("invoke as red = %d %s", code, out)
+	}
+	_, errOut, code := s.run("invoke", "counter")
+	if code != 1 || !strings.Contains(errOut, "InvalidParameterValueException: The invoked function is enabled with tenancy configuration.") {
+		t.Errorf("invoke without a tenant = %d %q", code, errOut)
+	}
+}

@@ -57,7 +57,7 @@ func TestMain(m *testing.M) {
 
 // server is a running `bulkhead serve` process.
 type server struct {
-	t       *testing.T
+	t       testing.TB
 	dataDir string
 	cmd     *exec.Cmd
 	api     string // host:port
@@ -87,7 +87,7 @@ func (b *lockedBuffer) String() string {
 var listening = regexp.MustCompile(`Lambda API on http://(\S+), gateway on http://(\S+),`)
 
 // startServer starts bulkhead serve on free ports with the test key.
-func startServer(t *testing.T, dataDir string) *server {
+func startServer(t testing.TB, dataDir string) *server {
 	t.Helper()
 	return startServerEnv(t, dataDir, []string{
 		"BULKHEAD_ACCESS_KEY_ID=" + testAccessKey,
@@ -97,7 +97,7 @@ func startServer(t *testing.T, dataDir string) *server {
 
 // startServerEnv starts bulkhead serve with extra environment variables
 // (and none of the caller's BULKHEAD_ ones).
-func startServerEnv(t *testing.T, dataDir string, env []string, args ...string) *server {
+func startServerEnv(t testing.TB, dataDir string, env []string, args ...string) *server {
 	t.Helper()
 	s := &server{t: t, dataDir: dataDir, output: &lockedBuffer{}, done: make(chan struct{})}
 	args = append([]string{"serve", "--data-dir", dataDir, "--api-addr", "127.0.0.1:0", "--gateway-addr", "127.0.0.1:0",
@@ -295,4 +295,4 @@ func createInput(t testing.TB, name string) *lambda.CreateFunctionInput {
 	}
 }
 
-func ctx(t *testing.T) context.Context { return t.Context() }
+func ctx(t testing.TB) context.Context { return t.Context() }

@@ -26,7 +26,7 @@ var (
 
 // goZip builds a Go main package as a Lambda deployment package: a zip with
 // the binary as an executable bootstrap.
-func goZip(t *testing.T, name string) []byte {
+func goZip(t testing.TB, name string) []byte {
 	t.Helper()
 	zipsOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "e2e-zips-")
@@ -57,7 +57,7 @@ func goZip(t *testing.T, name string) []byte {
 	return zips[name]
 }
 
-func createGo(t *testing.T, c *lambda.Client, name, code string, perTenant bool, timeout int32) {
+func createGo(t testing.TB, c *lambda.Client, name, code string, perTenant bool, timeout int32) {
 	t.Helper()
 	in := createInput(t, name)
 	in.Code.ZipFile = goZip(t, code)
@@ -76,7 +76,7 @@ type counterResponse struct {
 	TmpTenants                       []string
 }
 
-func invokeCounter(t *testing.T, c *lambda.Client, fn, tenantID string) counterResponse {
+func invokeCounter(t testing.TB, c *lambda.Client, fn, tenantID string) counterResponse {
 	t.Helper()
 	out, err := c.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String(fn), TenantId: aws.String(tenantID), Payload: []byte(`{}`)})
 	if err != nil {

@@ -1,0 +1,68 @@
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+)
+
+// reportLatency adds the median and p99 of durations to the benchmark.
+func reportLatency(b *testing.B, durations []time.Duration) {
+	if len(durations) == 0 {
+		return
+	}
+	slices.Sort(durations)
+	at := func(q float64) float64 {
+		return float64(durations[min(len(durations)-1, int(q*float64(len(durations))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+	b.ReportMetric(0, "ns/op") // the whole loop's mean hides the tail; read the percentiles
+}
+
+// BenchmarkInvokeWarm measures a warm invocation of a per-tenant aws-lambda-go
+// function through the Lambda API with the AWS SDK, at concurrency 1.
+func BenchmarkInvokeWarm(b *testing.B) {
+	s := startServer(b, b.TempDir())
+	c := s.client()
+	createGo(b, c, "warm", "counter", true, 10)
+	invokeCounter(b, c, "warm", "bench") // cold start outside the measurement
+	var d []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		invokeCounter(b, c, "warm", "bench")
+		d = append(d, time.Since(start))
+	}
+	reportLatency(b, d)
+}
+
+// BenchmarkInvokeNewTenant measures the first invocation of a tenant that has
+// no environment, with pre-initialised blanks off and on.
+func BenchmarkInvokeNewTenant(b *testing.B) {
+	for _, blanks := range []int{0, 1} {
+		b.Run(fmt.Sprintf("blanks=%d", blanks), func(b *testing.B) {
+			s := startServerEnv(b, b.TempDir(), []string{
+				"BULKHEAD_ACCESS_KEY_ID=" + testAccessKey, "BULKHEAD_SECRET_ACCESS_KEY=" + testSecret,
+			}, "--blanks", fmt.Sprint(blanks))
+			c := s.client()
+			createGo(b, c, "cold", "counter", true, 10)
+			invokeCounter(b, c, "cold", "warmup") // the version's first invocation starts its blanks
+			var d []time.Duration
+			i := 0
+			for b.Loop() {
+				b.StopTimer()
+				time.Sleep(300 * time.Millisecond) // let the blank refill finish, as between real arrivals
+				b.StartTimer()
+				i++
+				start := time.Now()
+				r := invokeCounter(b, c, "cold", fmt.Sprintf("tenant-%d", i))
+				d = append(d, time.Since(start))
+				if r.Count != 1 {
+					b.Fatalf("tenant-%d was not new: count %d", i, r.Count)
+				}
+			}
+			reportLatency(b, d)
+		})
+	}
+}
