@@ -9,7 +9,7 @@ check: fmt vet lint test
 
 ## fmt: fail if any Go file is not gofmt-formatted
 fmt:
-	@out=$$(gofmt -l cmd internal e2e); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd internal e2e examples); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet $(PKGS)

@@ -80,7 +80,7 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 		if s.endpoint, err = serve(ctx, spec.Endpoint, d.logger.With("sandbox", spec.ID)); err != nil {
 			return nil, err
 		}
-		addr = s.endpoint.addr
+		addr = s.endpoint.Addr()
 	}
 	limit := newBudget(spec.Limits.OutputBytes)
 	if s.stdout, err = newStream(spec.Stdout, limit); err != nil {
@@ -123,7 +123,7 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 
 // check validates spec and returns the path of the program to run.
 func check(spec sandbox.Spec) (string, error) {
-	if !validID(spec.ID) {
+	if !sandbox.ValidID(spec.ID) {
 		return "", fmt.Errorf("invalid sandbox ID: want 1 to 64 characters of [a-z0-9-]: %w", errdefs.ErrInvalidArgument)
 	}
 	if !filepath.IsAbs(spec.Code) {
@@ -144,21 +144,6 @@ func check(spec sandbox.Spec) (string, error) {
 	default:
 		return "", fmt.Errorf("command %q leads outside the code directory: %w", program, errdefs.ErrInvalidArgument)
 	}
-}
-
-// validID reports whether id keeps the rule of sandbox.Spec.ID, which also
-// makes it a safe single path element.
-func validID(id string) bool {
-	if len(id) < 1 || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
 
 // environment is spec.Env with TMPDIR and the endpoint's address set by the

@@ -25,9 +25,9 @@ const killTimeout = 10 * time.Second
 // processSandbox is one sandbox of the Driver. Its states and the goroutines
 // that move it are drawn in the package documentation.
 type processSandbox struct {
-	dir      string    // <StateDir>/<ID>, holding tmp/
-	endpoint *endpoint // nil without an endpoint
-	stdout   *stream   // nil when the Spec's writer is nil
+	dir      string            // <StateDir>/<ID>, holding tmp/
+	endpoint *sandbox.Endpoint // nil without an endpoint
+	stdout   *stream           // nil when the Spec's writer is nil
 	stderr   *stream
 	cmd      *exec.Cmd
 	pid      int // the main process's, and its group's id
@@ -110,7 +110,7 @@ func (s *processSandbox) destroy() error {
 	s.mu.Unlock()
 
 	if s.endpoint != nil {
-		s.endpoint.close()
+		s.endpoint.Close()
 	}
 	s.stdout.close()
 	s.stderr.close()
@@ -120,7 +120,7 @@ func (s *processSandbox) destroy() error {
 // abandon undoes a Start that failed before the command started.
 func (s *processSandbox) abandon() error {
 	if s.endpoint != nil {
-		s.endpoint.close()
+		s.endpoint.Close()
 	}
 	s.stdout.abandon()
 	s.stderr.abandon()

@@ -79,7 +79,7 @@ func (f *Fake) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, e
 	if err != nil {
 		return nil, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
-	var endpoint *fakeEndpoint
+	var endpoint *sandbox.Endpoint
 	if spec.Endpoint != nil {
 		if endpoint, err = serveFake(spec.Endpoint); err != nil {
 			return nil, errors.Join(fmt.Errorf("sandbox %q: %w", spec.ID, err), os.RemoveAll(tmp))
@@ -114,7 +114,7 @@ func (f *Fake) Start(ctx context.Context, spec sandbox.Spec) (sandbox.Sandbox, e
 // check validates spec as a real driver would and returns the behaviour it
 // names.
 func (f *Fake) check(spec sandbox.Spec) (name, arg string, err error) {
-	if !validID(spec.ID) {
+	if !sandbox.ValidID(spec.ID) {
 		return "", "", fmt.Errorf("invalid sandbox ID: want 1 to 64 characters of [a-z0-9-]: %w", errdefs.ErrInvalidArgument)
 	}
 	if spec.Endpoint != nil && spec.EndpointEnv == "" {
@@ -144,31 +144,16 @@ func (f *Fake) check(spec sandbox.Spec) (name, arg string, err error) {
 	return name, arg, nil
 }
 
-// validID reports whether id is 1 to 64 characters of [a-z0-9-], the rule of
-// sandbox.Spec.ID.
-func validID(id string) bool {
-	if len(id) < 1 || len(id) > 64 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
-
 // fakeEnvironment is spec's environment as a real driver builds it: Env
 // without the entries the driver sets, then TMPDIR and the endpoint.
-func fakeEnvironment(spec sandbox.Spec, tmp string, endpoint *fakeEndpoint) []string {
+func fakeEnvironment(spec sandbox.Spec, tmp string, endpoint *sandbox.Endpoint) []string {
 	env := slices.DeleteFunc(slices.Clone(spec.Env), func(kv string) bool {
 		k := envKey(kv)
 		return k == "TMPDIR" || endpoint != nil && k == spec.EndpointEnv
 	})
 	env = append(env, "TMPDIR="+tmp)
 	if endpoint != nil {
-		env = append(env, spec.EndpointEnv+"="+endpoint.addr)
+		env = append(env, spec.EndpointEnv+"="+endpoint.Addr())
 	}
 	return env
 }
@@ -187,7 +172,7 @@ type fakeSandbox struct {
 	id       string
 	tmp      string
 	env      []string
-	endpoint *fakeEndpoint // nil without an endpoint
+	endpoint *sandbox.Endpoint // nil without an endpoint
 	out      *fakeOutput
 
 	kill   context.Context // the behaviours' Context; cancelled by Destroy
@@ -230,7 +215,7 @@ func (s *fakeSandbox) Destroy() error {
 		s.cancel()
 		s.procs.Wait()
 		if s.endpoint != nil {
-			s.endpoint.close()
+			s.endpoint.Close()
 		}
 		s.out.close()
 		s.destroyErr = os.RemoveAll(s.tmp)
@@ -312,67 +297,11 @@ type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-// fakeEndpoint serves a sandbox's handler on a loopback port. Its handler
-// gate lets close wait for every call in flight and refuse later ones, so
-// the handler is never running after Destroy.
-type fakeEndpoint struct {
-	addr   string
-	srv    *http.Server
-	served chan struct{} // closed when Serve has returned
-
-	mu       sync.Mutex
-	active   int
-	closed   bool
-	inactive *sync.Cond // signalled when active drops to 0
-}
-
-func serveFake(h http.Handler) (*fakeEndpoint, error) {
+// serveFake serves a sandbox's handler on a loopback port.
+func serveFake(h http.Handler) (*sandbox.Endpoint, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	e := &fakeEndpoint{addr: l.Addr().String(), served: make(chan struct{})}
-	e.inactive = sync.NewCond(&e.mu)
-	e.srv = &http.Server{
-		Handler:  http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.serve(h, w, r) }),
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
-	go func() {
-		defer close(e.served)
-		e.srv.Serve(l)
-	}()
-	return e, nil
-}
-
-func (e *fakeEndpoint) serve(h http.Handler, w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		http.Error(w, "sandbox destroyed", http.StatusServiceUnavailable)
-		return
-	}
-	e.active++
-	e.mu.Unlock()
-	defer func() {
-		e.mu.Lock()
-		if e.active--; e.active == 0 {
-			e.inactive.Broadcast()
-		}
-		e.mu.Unlock()
-	}()
-	h.ServeHTTP(w, r)
-}
-
-// close stops the server — its listener and connections, which cancels the
-// contexts of requests in flight — and waits for Serve and for every handler
-// call to return.
-func (e *fakeEndpoint) close() {
-	e.srv.Close()
-	<-e.served
-	e.mu.Lock()
-	e.closed = true
-	for e.active > 0 {
-		e.inactive.Wait()
-	}
-	e.mu.Unlock()
+	return sandbox.ServeEndpoint(l, h, log.New(io.Discard, "", 0)), nil
 }
