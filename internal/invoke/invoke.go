@@ -153,7 +153,10 @@ func (s *Service) Invoke(ctx context.Context, req Request) (Response, error) {
 	}
 	elapsed := time.Since(began)
 	log.Info("invoked", "request_id", requestID, "cold", lease.Cold, "blank", lease.Blank, "error_type", out.ErrorType, "duration", elapsed)
-	tail := textLog(requestID, version, out.Tail, elapsed, res.Version.Config.MemorySize, env.MaxMemoryBytes())
+	var tail []byte
+	if req.LogTail { // only then: peak memory is a read of the sandbox's accounting
+		tail = textLog(requestID, version, out.Tail, elapsed, res.Version.Config.MemorySize, env.MaxMemoryBytes())
+	}
 	if out.ErrorType != "" {
 		return failed(version, out.Payload, tail, req.LogTail), nil
 	}
