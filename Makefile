@@ -25,6 +25,8 @@ test:
 build:
 	$(GO) build -o bin/bulkhead ./cmd/bulkhead
 
-## run: start Bulkhead with its embedded defaults
+## run: start Bulkhead with its embedded defaults and the examples deployed
 run:
-	$(GO) run ./cmd/bulkhead serve
+	@mkdir -p bin/examples
+	@for d in examples/*/; do CGO_ENABLED=0 $(GO) build -o bin/examples/$$(basename $$d) ./$$d || exit 1; done
+	$(GO) run ./cmd/bulkhead serve --examples bin/examples

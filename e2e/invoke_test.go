@@ -268,3 +268,36 @@ func TestInvokeFailures(t *testing.T) {
 		t.Errorf("invoke after failures = %v, %v", out, err)
 	}
 }
+
+// TestServeExamples checks what `make run` relies on: serve --examples
+// deploys each executable as a per-tenant function, ready to invoke, and a
+// restart with the same directory keeps it as it is.
+func TestServeExamples(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "counter"), "../examples/counter")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	os.WriteFile(filepath.Join(dir, "README.txt"), []byte("not executable: skipped"), 0o644)
+	env := []string{"BULKHEAD_ACCESS_KEY_ID=" + testAccessKey, "BULKHEAD_SECRET_ACCESS_KEY=" + testSecret}
+	data := t.TempDir()
+	s := startServerEnv(t, data, env, "--examples", dir)
+	c := s.client()
+	cfg, err := c.GetFunctionConfiguration(ctx(t), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("counter")})
+	if err != nil || cfg.TenancyConfig == nil {
+		t.Fatalf("example function = %v, %v; want a PER_TENANT function", cfg, err)
+	}
+	if r := invokeCounter(t, c, "counter", "blue"); r.Tenant != "blue" || r.Count != 1 {
+		t.Errorf("example invocation = %+v", r)
+	}
+	if err := s.stop(10e9); err != nil {
+		t.Fatal(err)
+	}
+	s2 := startServerEnv(t, data, env, "--examples", dir)
+	again, err := s2.client().GetFunctionConfiguration(ctx(t), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("counter")})
+	if err != nil || aws.ToString(again.RevisionId) != aws.ToString(cfg.RevisionId) {
+		t.Errorf("restart with unchanged examples changed the function: %v, %v", again, err)
+	}
+}

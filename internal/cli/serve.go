@@ -26,6 +26,7 @@ type ServeCmd struct {
 	MemoryBudgetMB  *int          `name:"memory-budget-mb" help:"Sum of MemorySize of live environments; idle ones are evicted LRU first (default half of RAM)."`
 	IdleTimeout     time.Duration `help:"How long an unused environment stays warm (default 10m)."`
 	Blanks          *int          `help:"Pre-initialised environments kept per invoked function version for new tenants (default 1)."`
+	Examples        string        `help:"Deploy every executable in this directory as a per-tenant function named after it (make run builds examples/ there)." type:"existingdir" placeholder:"DIR"`
 }
 
 // Run starts the server and blocks until the context ends (SIGINT/SIGTERM).
@@ -44,6 +45,7 @@ func (c *ServeCmd) Run(e *env) error {
 	override(&cfg.LogLevel, c.LogLevel)
 	override(&cfg.ShutdownTimeout, c.ShutdownTimeout)
 	override(&cfg.IdleTimeout, c.IdleTimeout)
+	override(&cfg.Examples, c.Examples)
 	for _, f := range []struct {
 		field *int
 		flag  *int

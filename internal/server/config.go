@@ -53,6 +53,9 @@ type Config struct {
 	MemoryBudgetMB int `yaml:"memory-budget-mb"`
 	// IdleTimeout is how long an unused environment stays warm.
 	IdleTimeout time.Duration `yaml:"idle-timeout"`
+	// Examples is a directory of executables to deploy at start, each as a
+	// PER_TENANT function named after its file ("" for none).
+	Examples string `yaml:"examples"`
 	// Blanks is how many pre-initialised, tenant-less environments to keep
 	// per function version once it has been invoked; the first invocation of
 	// a new tenant claims one.

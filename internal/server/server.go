@@ -105,6 +105,12 @@ key, set %s and %s before starting.
 	}, cfg.Region, log)
 	s.registry.OnChange(s.invoker.Pool().Retire)
 
+	if cfg.Examples != "" {
+		if err := s.deployExamples(context.Background(), cfg.Examples); err != nil {
+			return nil, err
+		}
+	}
+
 	verifier := &sigv4.Verifier{Service: "lambda", Region: cfg.Region, Secret: key.Secret}
 	s.api = &http.Server{
 		Handler:           lambdaapi.New(s.registry, s.invoker, verifier, log),
