@@ -1,10 +1,18 @@
 package e2e
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
 // reportLatency adds the median and p99 of durations to the benchmark.
@@ -65,4 +73,41 @@ func BenchmarkInvokeNewTenant(b *testing.B) {
 			reportLatency(b, d)
 		})
 	}
+}
+
+// BenchmarkInvokeWarmRawHTTP measures the same warm invocation as a bare
+// signed HTTP request on a kept-alive connection, without the SDK's
+// middleware: the figure to hold against the Runtime Interface Emulator's
+// (which takes unauthenticated HTTP).
+func BenchmarkInvokeWarmRawHTTP(b *testing.B) {
+	s := startServer(b, b.TempDir())
+	c := s.client()
+	createGo(b, c, "warm", "counter", true, 10)
+	invokeCounter(b, c, "warm", "bench")
+	client := &http.Client{}
+	signer := v4.NewSigner()
+	creds := aws.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecret}
+	body := []byte(`{}`)
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	var d []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		req, _ := http.NewRequest("POST", "http://"+s.api+"/2015-03-31/functions/warm/invocations", bytes.NewReader(body))
+		req.Header.Set("X-Amz-Tenant-Id", "bench")
+		if err := signer.SignHTTP(b.Context(), creds, req, hash, "lambda", testRegion, time.Now()); err != nil {
+			b.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("X-Amz-Function-Error") != "" {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
+		d = append(d, time.Since(start))
+	}
+	reportLatency(b, d)
 }

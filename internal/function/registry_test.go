@@ -270,3 +270,23 @@ func TestRegistryAliasRules(t *testing.T) {
 		t.Errorf("Aliases(FunctionVersion=2) = %+v, %v", page, err)
 	}
 }
+
+// BenchmarkRegistryResolve measures resolving a function for an invocation
+// (the warm path does it on every call).
+func BenchmarkRegistryResolve(b *testing.B) {
+	db, err := sqlite.Open(filepath.Join(b.TempDir(), "db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	r := function.NewRegistry(db, &fakePackages{present: map[string]bool{}}, function.ARNs{Region: "us-east-1", Account: "123456789012"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if _, err := r.Create(context.Background(), function.CreateRequest{Name: "f", Zip: []byte("z"),
+		Config: function.Config{Runtime: function.RuntimeProvided, Handler: "h", Role: "arn:aws:iam::123456789012:role/r"}}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := r.Resolve(context.Background(), "f", ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
