@@ -136,6 +136,9 @@ func TestCLIInvoke(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"tenant":"red"`) || !strings.Contains(out, `"count":1`) {
 		t.Fatalf("invoke as red = %d %s", code, out)
 	}
+	if out, errOut, code := s.run("invoke", "counter", "--tenant-id", "blue", "--async"); code != 0 || strings.TrimSpace(out) != "Accepted." {
+		t.Errorf("invoke --async = %d %q %q", code, out, errOut)
+	}
 	_, errOut, code := s.run("invoke", "counter")
 	if code != 1 || !strings.Contains(errOut, "InvalidParameterValueException: The invoked function is enabled with tenancy configuration.") {
 		t.Errorf("invoke without a tenant = %d %q", code, errOut)

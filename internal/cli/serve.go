@@ -26,6 +26,8 @@ type ServeCmd struct {
 	MemoryBudgetMB  *int          `name:"memory-budget-mb" help:"Sum of MemorySize of live environments; idle ones are evicted LRU first (default half of RAM)."`
 	IdleTimeout     time.Duration `help:"How long an unused environment stays warm (default 10m)."`
 	Blanks          *int          `help:"Pre-initialised environments kept per invoked function version for new tenants (default 1)."`
+	EventRetryDelay time.Duration `help:"Wait before an Event invocation's first retry after a function error; the second waits twice as long (default 1m)."`
+	EventWorkers    *int          `help:"Event invocations running at once (default 4)."`
 	Examples        string        `help:"Deploy every executable in this directory as a per-tenant function named after it (make run builds examples/ there)." type:"existingdir" placeholder:"DIR"`
 }
 
@@ -46,6 +48,10 @@ func (c *ServeCmd) Run(e *env) error {
 	override(&cfg.ShutdownTimeout, c.ShutdownTimeout)
 	override(&cfg.IdleTimeout, c.IdleTimeout)
 	override(&cfg.Examples, c.Examples)
+	override(&cfg.EventRetryDelay, c.EventRetryDelay)
+	if c.EventWorkers != nil {
+		cfg.EventWorkers = *c.EventWorkers
+	}
 	for _, f := range []struct {
 		field *int
 		flag  *int

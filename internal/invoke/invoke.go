@@ -73,6 +73,7 @@ type Service struct {
 	region   string
 	log      *slog.Logger
 	seq      atomic.Uint64
+	queue    Queue // nil until RunEvents
 }
 
 // New returns the service. Call Pool to get the pool it built, to close it.
@@ -119,9 +120,14 @@ func (s *Service) Invoke(ctx context.Context, req Request) (Response, error) {
 	case DryRun:
 		return Response{StatusCode: 204, ExecutedVersion: version}, nil
 	case Event:
-		return Response{}, errdefs.New(errdefs.ErrInvalidArgument,
-			"Event invocations are not available in this Bulkhead build yet; invoke with RequestResponse.")
+		return s.enqueue(ctx, req)
 	}
+	return s.run(ctx, req, res, id, clientContext)
+}
+
+// run runs a validated invocation synchronously.
+func (s *Service) run(ctx context.Context, req Request, res function.Resolved, id tenant.ID, clientContext string) (Response, error) {
+	version := function.VersionString(res.Version.Number)
 
 	ctx = tenant.WithID(ctx, id)
 	log := s.log.With("function", res.Function.Name, "version", version, "tenant", id)

@@ -53,6 +53,12 @@ type Config struct {
 	MemoryBudgetMB int `yaml:"memory-budget-mb"`
 	// IdleTimeout is how long an unused environment stays warm.
 	IdleTimeout time.Duration `yaml:"idle-timeout"`
+	// EventRetryDelay is the wait before an Event invocation's first retry
+	// after a function error; the second waits twice as long (Lambda: about
+	// one and two minutes).
+	EventRetryDelay time.Duration `yaml:"event-retry-delay"`
+	// EventWorkers bounds the Event invocations running at once.
+	EventWorkers int `yaml:"event-workers"`
 	// Examples is a directory of executables to deploy at start, each as a
 	// PER_TENANT function named after its file ("" for none).
 	Examples string `yaml:"examples"`
@@ -80,6 +86,8 @@ func DefaultConfig() Config {
 		MemoryBudgetMB:  defaultMemoryBudgetMB(),
 		IdleTimeout:     10 * time.Minute,
 		Blanks:          1,
+		EventRetryDelay: time.Minute,
+		EventWorkers:    4,
 	}
 }
 
@@ -155,6 +163,12 @@ func (c Config) Validate() error {
 	}
 	if c.IdleTimeout <= 0 {
 		bad("idle-timeout", "must be positive")
+	}
+	if c.EventRetryDelay <= 0 {
+		bad("event-retry-delay", "must be positive")
+	}
+	if c.EventWorkers < 1 {
+		bad("event-workers", "must be at least 1")
 	}
 	return errors.Join(errs...)
 }

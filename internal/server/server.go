@@ -104,6 +104,9 @@ key, set %s and %s before starting.
 		Blanks:         cfg.Blanks,
 	}, cfg.Region, log)
 	s.registry.OnChange(s.invoker.Pool().Retire)
+	if err := s.invoker.AcceptEvents(context.Background(), s.db); err != nil {
+		return nil, fmt.Errorf("event queue: %w", err)
+	}
 
 	if cfg.Examples != "" {
 		if err := s.deployExamples(context.Background(), cfg.Examples); err != nil {
@@ -143,6 +146,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 2)
 	go func() { errc <- serve(s.api, s.apiLn) }()
 	go func() { errc <- serve(s.gateway, s.gatewayLn) }()
+	events, stopEvents := context.WithCancel(context.Background())
+	eventsDone := make(chan struct{})
+	go func() {
+		defer close(eventsDone)
+		s.invoker.RunEvents(events, invoke.EventOptions{RetryDelay: s.cfg.EventRetryDelay, Workers: s.cfg.EventWorkers, Poll: 50 * time.Millisecond})
+	}()
 	s.log.Info("serving", "api", s.APIAddr(), "gateway", s.GatewayAddr(), "data_dir", s.cfg.DataDir)
 
 	var err error
@@ -155,6 +164,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	err = errors.Join(err, s.api.Shutdown(sctx), s.gateway.Shutdown(sctx))
+	stopEvents() // events running now stay queued and run again on the next start
+	<-eventsDone
 	s.invoker.Pool().Close() // every environment destroyed: nothing is left running
 	err = errors.Join(err, s.db.Close())
 	s.log.Info("stopped")
