@@ -103,6 +103,7 @@ func (s *Service) RunEvents(ctx context.Context, opts EventOptions) {
 // meanwhile, the event stays running in the queue and Recover requeues it.
 func (s *Service) runEvent(ctx context.Context, q Queue, e QueuedEvent, opts EventOptions) {
 	log := s.log.With("event", e.ID, "function", e.Function, "attempt", e.Attempts+1)
+	log.Info("event invocation started")
 	resp, err := s.Invoke(ctx, Request{
 		Function: e.Function, Qualifier: e.Qualifier, Tenant: e.Tenant, Type: RequestResponse,
 		ClientContext: e.ClientContext, Payload: e.Payload,
