@@ -50,9 +50,7 @@ func BenchmarkInvokeWarm(b *testing.B) {
 func BenchmarkInvokeNewTenant(b *testing.B) {
 	for _, blanks := range []int{0, 1} {
 		b.Run(fmt.Sprintf("blanks=%d", blanks), func(b *testing.B) {
-			s := startServerEnv(b, b.TempDir(), []string{
-				"BULKHEAD_ACCESS_KEY_ID=" + testAccessKey, "BULKHEAD_SECRET_ACCESS_KEY=" + testSecret,
-			}, "--blanks", fmt.Sprint(blanks))
+			s := startServerArgs(b, b.TempDir(), "--blanks", fmt.Sprint(blanks))
 			c := s.client()
 			createGo(b, c, "cold", "counter", true, 10)
 			invokeCounter(b, c, "cold", "warmup") // the version's first invocation starts its blanks

@@ -30,8 +30,7 @@ func (s *server) waitOutput(timeout time.Duration, parts ...string) bool {
 }
 
 func eventServer(t *testing.T, dataDir string) *server {
-	return startServerEnv(t, dataDir, []string{"BULKHEAD_ACCESS_KEY_ID=" + testAccessKey, "BULKHEAD_SECRET_ACCESS_KEY=" + testSecret},
-		"--event-retry-delay", "100ms")
+	return startServerArgs(t, dataDir, "--event-retry-delay", "100ms")
 }
 
 func TestInvokeEvent(t *testing.T) {

@@ -89,11 +89,17 @@ var listening = regexp.MustCompile(`Lambda API on http://(\S+), gateway on http:
 // startServer starts bulkhead serve on free ports with the test key.
 func startServer(t testing.TB, dataDir string) *server {
 	t.Helper()
-	return startServerEnv(t, dataDir, []string{
-		"BULKHEAD_ACCESS_KEY_ID=" + testAccessKey,
-		"BULKHEAD_SECRET_ACCESS_KEY=" + testSecret,
-	})
+	return startServerEnv(t, dataDir, testKeyEnv)
 }
+
+// startServerArgs starts bulkhead serve with the test key and extra flags.
+func startServerArgs(t testing.TB, dataDir string, args ...string) *server {
+	t.Helper()
+	return startServerEnv(t, dataDir, testKeyEnv, args...)
+}
+
+// testKeyEnv gives a server the test key.
+var testKeyEnv = []string{"BULKHEAD_ACCESS_KEY_ID=" + testAccessKey, "BULKHEAD_SECRET_ACCESS_KEY=" + testSecret}
 
 // startServerEnv starts bulkhead serve with extra environment variables
 // (and none of the caller's BULKHEAD_ ones).

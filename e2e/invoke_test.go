@@ -281,9 +281,8 @@ func TestServeExamples(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
 	os.WriteFile(filepath.Join(dir, "README.txt"), []byte("not executable: skipped"), 0o644)
-	env := []string{"BULKHEAD_ACCESS_KEY_ID=" + testAccessKey, "BULKHEAD_SECRET_ACCESS_KEY=" + testSecret}
 	data := t.TempDir()
-	s := startServerEnv(t, data, env, "--examples", dir)
+	s := startServerArgs(t, data, "--examples", dir)
 	c := s.client()
 	cfg, err := c.GetFunctionConfiguration(ctx(t), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("counter")})
 	if err != nil || cfg.TenancyConfig == nil {
@@ -295,7 +294,7 @@ func TestServeExamples(t *testing.T) {
 	if err := s.stop(10e9); err != nil {
 		t.Fatal(err)
 	}
-	s2 := startServerEnv(t, data, env, "--examples", dir)
+	s2 := startServerArgs(t, data, "--examples", dir)
 	again, err := s2.client().GetFunctionConfiguration(ctx(t), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("counter")})
 	if err != nil || aws.ToString(again.RevisionId) != aws.ToString(cfg.RevisionId) {
 		t.Errorf("restart with unchanged examples changed the function: %v, %v", again, err)

@@ -2,7 +2,6 @@ package function
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
+	"github.com/bulkhead-dev/bulkhead/internal/uuid"
 )
 
 // Packages is what the registry needs from the code package store; satisfied
@@ -127,7 +127,7 @@ func (r *Registry) Create(ctx context.Context, req CreateRequest) (Resolved, err
 	}
 	now := r.now().UTC()
 	f := Function{Name: ref.Name, PerTenant: req.PerTenant, Tags: req.Tags, CreatedAt: now}
-	latest := Version{Function: ref.Name, Number: Latest, Config: cfg, Code: code, RevisionID: newRevision(), LastModified: now}
+	latest := Version{Function: ref.Name, Number: Latest, Config: cfg, Code: code, RevisionID: uuid.New(), LastModified: now}
 	if err := r.store.CreateFunction(ctx, f, latest); err != nil {
 		r.collect(ctx, code.SHA256)
 		if errors.Is(err, errdefs.ErrAlreadyExists) {
@@ -399,7 +399,7 @@ func (r *Registry) UpdateCode(ctx context.Context, nameOrARN string, zip []byte,
 		return Resolved{}, err
 	}
 	next := cur.Version
-	next.Code, next.RevisionID, next.LastModified = code, newRevision(), r.now().UTC()
+	next.Code, next.RevisionID, next.LastModified = code, uuid.New(), r.now().UTC()
 	if err := r.store.UpdateLatest(ctx, next, cur.Version.RevisionID); err != nil {
 		r.collect(ctx, code.SHA256)
 		return Resolved{}, r.revisionError(err, ref)
@@ -437,7 +437,7 @@ func (r *Registry) UpdateConfig(ctx context.Context, nameOrARN string, mutate fu
 	if err := next.Config.Validate(ref.Name); err != nil {
 		return Resolved{}, err
 	}
-	next.RevisionID, next.LastModified = newRevision(), r.now().UTC()
+	next.RevisionID, next.LastModified = uuid.New(), r.now().UTC()
 	if err := r.store.UpdateLatest(ctx, next, cur.Version.RevisionID); err != nil {
 		return Resolved{}, r.revisionError(err, ref)
 	}
@@ -488,7 +488,7 @@ func (r *Registry) publish(ctx context.Context, f Function, latest Version, desc
 		}
 	}
 	v := latest
-	v.RevisionID, v.LastModified = newRevision(), r.now().UTC()
+	v.RevisionID, v.LastModified = uuid.New(), r.now().UTC()
 	if description != "" {
 		v.Config.Description = description
 	}
@@ -538,7 +538,7 @@ func (r *Registry) CreateAlias(ctx context.Context, nameOrARN string, a Alias) (
 	if _, err := r.store.Alias(ctx, ref.Name, a.Name); err == nil {
 		return Alias{}, errdefs.New(errdefs.ErrAlreadyExists, "Alias already exists: %s", r.arns.Qualified(ref.Name, a.Name))
 	}
-	a.RevisionID = newRevision()
+	a.RevisionID = uuid.New()
 	if err := r.store.CreateAlias(ctx, a); err != nil {
 		if errors.Is(err, errdefs.ErrAlreadyExists) {
 			return Alias{}, errdefs.New(errdefs.ErrAlreadyExists, "Alias already exists: %s", r.arns.Qualified(ref.Name, a.Name))
@@ -630,7 +630,7 @@ func (r *Registry) UpdateAlias(ctx context.Context, nameOrARN, name string, muta
 	if err := r.versionsExist(ctx, next); err != nil {
 		return Alias{}, err
 	}
-	next.RevisionID = newRevision()
+	next.RevisionID = uuid.New()
 	if err := r.store.UpdateAlias(ctx, next, cur.RevisionID); err != nil {
 		return Alias{}, r.revisionError(err, ref)
 	}
@@ -774,16 +774,6 @@ func (c Code) Base64() string {
 		return ""
 	}
 	return base64.StdEncoding.EncodeToString(raw)
-}
-
-// newRevision returns a random UUID (version 4) for RevisionId.
-func newRevision() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
 // encodeMarker makes an opaque ListFunctions marker from the last item of a

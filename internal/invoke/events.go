@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
+	"github.com/bulkhead-dev/bulkhead/internal/uuid"
 )
 
 // Lambda's policy for Event invocations: two retries after a function error,
@@ -24,7 +25,7 @@ func (s *Service) enqueue(ctx context.Context, req Request) (Response, error) {
 	}
 	now := time.Now().UTC()
 	err := s.queue.Enqueue(ctx, QueuedEvent{
-		ID: newRequestID(), Function: req.Function, Qualifier: req.Qualifier, Tenant: req.Tenant,
+		ID: uuid.New(), Function: req.Function, Qualifier: req.Qualifier, Tenant: req.Tenant,
 		ClientContext: req.ClientContext, Payload: req.Payload, NotBefore: now, Enqueued: now,
 	})
 	if err != nil {

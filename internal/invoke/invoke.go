@@ -2,9 +2,7 @@ package invoke
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +18,7 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/pool"
 	"github.com/bulkhead-dev/bulkhead/internal/runtimeapi"
 	"github.com/bulkhead-dev/bulkhead/internal/tenant"
+	"github.com/bulkhead-dev/bulkhead/internal/uuid"
 )
 
 // Invocation types.
@@ -142,7 +141,7 @@ func (s *Service) run(ctx context.Context, req Request, res function.Resolved, i
 		return Response{}, err
 	}
 	env := lease.Env().(*execenv.Env)
-	requestID := newRequestID()
+	requestID := uuid.New()
 	timeout := time.Duration(res.Version.Config.Timeout) * time.Second
 	arn := s.registry.ARNs().Function(res.Function.Name)
 	if q := qualifierOf(req, res); q != "" {
@@ -246,7 +245,7 @@ func (s *Service) start(ctx context.Context, v pool.Version, memoryMB int) (pool
 	}
 	c := ver.Config
 	return execenv.Start(ctx, s.env, execenv.Spec{
-		ID:          "env-" + strconv.FormatUint(s.seq.Add(1), 10) + "-" + randomHex(4),
+		ID:          "env-" + strconv.FormatUint(s.seq.Add(1), 10) + "-" + uuid.New()[:8],
 		Function:    v.Function,
 		Version:     function.VersionString(v.Number),
 		Code:        s.packages.Tree(ver.Code.SHA256),
@@ -260,15 +259,4 @@ func (s *Service) start(ctx context.Context, v pool.Version, memoryMB int) (pool
 		LogLevel:    c.Logging.ApplicationLogLevel,
 		LogGroup:    "/aws/lambda/" + v.Function,
 	})
-}
-
-func newRequestID() string {
-	h := randomHex(16)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -2,11 +2,8 @@ package lambdaapi
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,6 +13,7 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/function"
 	"github.com/bulkhead-dev/bulkhead/internal/invoke"
 	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
+	"github.com/bulkhead-dev/bulkhead/internal/uuid"
 )
 
 // Request size limits. Lambda refuses larger requests with 413 before doing
@@ -61,7 +59,7 @@ type operation func(w http.ResponseWriter, r *http.Request, body []byte) error
 // any, in Lambda's shape.
 func (a *API) op(name string, limit int64, h operation) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := requestID()
+		id := uuid.New()
 		w.Header().Set("X-Amzn-RequestId", id)
 		log := a.log.With("op", name, "request_id", id)
 
@@ -133,12 +131,4 @@ func maxItems(r *http.Request) (int, error) {
 		return 0, function.ConstraintError(function.Violation(n, "maxItems", "Member must have value less than or equal to 10000"))
 	}
 	return min(n, 50), nil
-}
-
-// requestID returns a random UUID-shaped request id.
-func requestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	h := hex.EncodeToString(b[:])
-	return fmt.Sprintf("%s-%s-%s-%s-%s", h[0:8], h[8:12], h[12:16], h[16:20], h[20:32])
 }
