@@ -1,19 +1,25 @@
 package e2e
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 )
@@ -213,6 +219,24 @@ func TestInvokeTenancyAndRequestErrors(t *testing.T) {
 		})
 	}
 
+	t.Run("tenant header added after signing", func(t *testing.T) {
+		// Invariant 2: the tenant comes only from a signed request.
+		req, _ := http.NewRequest("POST", "http://"+s.api+"/2015-03-31/functions/tenanted/invocations", strings.NewReader("{}"))
+		sum := sha256.Sum256([]byte("{}"))
+		if err := v4.NewSigner().SignHTTP(t.Context(), aws.Credentials{AccessKeyID: testAccessKey, SecretAccessKey: testSecret},
+			req, hex.EncodeToString(sum[:]), "lambda", testRegion, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Amz-Tenant-Id", "blue")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		assertWireError(t, resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), body, 403, "InvalidSignatureException",
+			"There were headers present in the request which were not signed: x-amz-tenant-id")
+	})
 	t.Run("dry run", func(t *testing.T) {
 		out, err := c.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("tenanted"), TenantId: aws.String("blue"), InvocationType: types.InvocationTypeDryRun})
 		if err != nil || out.StatusCode != 204 {

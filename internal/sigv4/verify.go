@@ -71,6 +71,12 @@ func (v *Verifier) Verify(r *http.Request, body []byte) (Identity, error) {
 	if !slices.ContainsFunc(signed, func(name string) bool { return strings.EqualFold(name, "host") }) {
 		return Identity{}, newError(ErrSignatureMismatch, "'Host' must be a 'SignedHeader' in the AWS Authorization.")
 	}
+	// Every x-amz-* header must be covered by the signature, as AWS requires:
+	// a header added to a signed request (a tenant id, say) is not the
+	// signer's and must not be trusted.
+	if unsigned := unsignedAmzHeaders(r, signed); len(unsigned) > 0 {
+		return Identity{}, newError(ErrSignatureMismatch, "There were headers present in the request which were not signed: %s", strings.Join(unsigned, ", "))
+	}
 	if auth.Algorithm != algorithm {
 		return Identity{}, newError(ErrIncompleteSignature, "Unsupported AWS 'algorithm': '%s' (only %s for now). ", auth.Algorithm, algorithm)
 	}
@@ -236,4 +242,18 @@ func (a authorization) missing(hasDate bool) string {
 		b.WriteString("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ")
 	}
 	return b.String()
+}
+
+// unsignedAmzHeaders lists, lower-cased and sorted, the x-amz-* headers of r
+// that signed does not name.
+func unsignedAmzHeaders(r *http.Request, signed []string) []string {
+	var out []string
+	for name := range r.Header {
+		lower := strings.ToLower(name)
+		if strings.HasPrefix(lower, "x-amz-") && !slices.ContainsFunc(signed, func(s string) bool { return strings.EqualFold(s, lower) }) {
+			out = append(out, lower)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -337,12 +337,14 @@ func TestSigV4Rejects(t *testing.T) {
 			},
 		},
 		{
-			name: "session token added after signing is not reported",
+			name: "session token added after signing is refused",
 			build: func(t *testing.T, base string) *http.Request {
 				r := signedInvoke(t, base, testCreds, "us-east-1", "lambda")
 				r.Header.Set("X-Amz-Security-Token", "injected")
 				return r
 			},
+			wantKind: ErrSignatureMismatch, wantCode: "InvalidSignatureException",
+			wantMsg: "There were headers present in the request which were not signed: x-amz-security-token",
 		},
 		{
 			name: "signed 6 minutes ago",
@@ -539,4 +541,25 @@ func FuzzSigV4ParseAuthorization(f *testing.F) {
 			t.Fatalf("Verify with Authorization %q = %v, want an *Error with a Code", header, err)
 		}
 	})
+}
+
+// TestSigV4UnsignedAmzHeaderRefused: a header added to a request after it was
+// signed — a tenant id, here — is refused, not trusted.
+func TestSigV4UnsignedAmzHeaderRefused(t *testing.T) {
+	srv := startVerifyServer(t, testVerifier(signTime))
+	r := signedInvoke(t, srv.URL, testCreds, "us-east-1", "lambda")
+	r.Header.Set("X-Amz-Tenant-Id", "someone-else")
+	_, err := srv.do(t, r)
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(err, ErrSignatureMismatch) ||
+		e.Message != "There were headers present in the request which were not signed: x-amz-tenant-id" {
+		t.Fatalf("Verify = %v; want InvalidSignatureException naming x-amz-tenant-id", err)
+	}
+	// Signed, the same header is accepted.
+	r2, _ := http.NewRequest("POST", srv.URL+"/2015-03-31/functions/f/invocations", strings.NewReader("{}"))
+	r2.Header.Set("X-Amz-Tenant-Id", "blue")
+	sdkSign(t, r2, sha256Hex([]byte("{}")), testCreds, "us-east-1", "lambda", signTime)
+	if _, err := srv.do(t, r2); err != nil {
+		t.Fatalf("signed tenant header refused: %v", err)
+	}
 }
