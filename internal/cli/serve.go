@@ -28,6 +28,7 @@ type ServeCmd struct {
 	Blanks          *int          `help:"Pre-initialised environments kept per invoked function version for new tenants (default 1)."`
 	EventRetryDelay time.Duration `help:"Wait before an Event invocation's first retry after a function error; the second waits twice as long (default 1m)."`
 	EventWorkers    *int          `help:"Event invocations running at once (default 4)."`
+	Isolation       string        `help:"How environments run: linux (namespaces, cgroups, seccomp, Landlock; needs root) or process (NO isolation: any function can read the server's files and reach every other environment; development only) (default linux)." enum:",linux,process" default:""`
 	Examples        string        `help:"Deploy every executable in this directory as a per-tenant function named after it (make run builds examples/ there)." type:"existingdir" placeholder:"DIR"`
 }
 
@@ -48,6 +49,7 @@ func (c *ServeCmd) Run(e *env) error {
 	override(&cfg.ShutdownTimeout, c.ShutdownTimeout)
 	override(&cfg.IdleTimeout, c.IdleTimeout)
 	override(&cfg.Examples, c.Examples)
+	override(&cfg.Isolation, c.Isolation)
 	override(&cfg.EventRetryDelay, c.EventRetryDelay)
 	if c.EventWorkers != nil {
 		cfg.EventWorkers = *c.EventWorkers

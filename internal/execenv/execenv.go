@@ -43,6 +43,9 @@ type Options struct {
 	Driver      sandbox.Driver
 	Log         *slog.Logger
 	InitTimeout time.Duration // 0 means DefaultInitTimeout
+	// Isolation names the isolation the Driver gives ("linux", "process"),
+	// for the environment's log records.
+	Isolation string
 }
 
 // Env is a started, initialised environment.
@@ -74,7 +77,7 @@ func Start(ctx context.Context, opts Options, spec Spec) (*Env, error) {
 	if opts.InitTimeout <= 0 {
 		opts.InitTimeout = DefaultInitTimeout
 	}
-	log := opts.Log.With("env", spec.ID, "function", spec.Function, "version", spec.Version)
+	log := opts.Log.With("env", spec.ID, "function", spec.Function, "version", spec.Version, "isolation", opts.Isolation)
 	e := &Env{spec: spec, out: &tail{max: tailBytes}, log: log}
 	e.api = runtimeapi.New(runtimeapi.Config{Logger: log})
 	sb, err := opts.Driver.Start(ctx, sandbox.Spec{

@@ -35,14 +35,16 @@ type API struct {
 	registry *function.Registry
 	invoker  *invoke.Service
 	verifier *sigv4.Verifier
+	health   map[string]string
 	log      *slog.Logger
 	mux      *http.ServeMux
 }
 
 // New returns the Lambda API over registry. Every request except GET /healthz
-// must be signed with a key verifier accepts.
-func New(registry *function.Registry, invoker *invoke.Service, verifier *sigv4.Verifier, log *slog.Logger) *API {
-	a := &API{registry: registry, invoker: invoker, verifier: verifier, log: log}
+// must be signed with a key verifier accepts. health holds what /healthz
+// reports besides its status (the isolation in force, say).
+func New(registry *function.Registry, invoker *invoke.Service, verifier *sigv4.Verifier, health map[string]string, log *slog.Logger) *API {
+	a := &API{registry: registry, invoker: invoker, verifier: verifier, health: health, log: log}
 	a.mux = a.routes()
 	return a
 }

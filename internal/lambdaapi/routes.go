@@ -5,7 +5,7 @@ import "net/http"
 // routes is every route of the Lambda API, on one screen.
 func (a *API) routes() *http.ServeMux {
 	m := http.NewServeMux()
-	m.HandleFunc("GET /healthz", healthz)
+	m.HandleFunc("GET /healthz", a.healthz)
 
 	const fn = "/2015-03-31/functions/{name}"
 	route := func(pattern, op string, limit int64, h operation) { m.Handle(pattern, a.op(op, limit, h)) }
@@ -33,8 +33,13 @@ func (a *API) routes() *http.ServeMux {
 	return m
 }
 
-// healthz answers 200 once the server serves requests. It is not
-// authenticated and says nothing else.
-func healthz(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+// healthz answers 200 once the server serves requests, with the details
+// New was given (the isolation in force). It is not authenticated: it says
+// nothing about functions or tenants.
+func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
+	body := map[string]string{"status": "ok"}
+	for k, v := range a.health {
+		body[k] = v
+	}
+	writeJSON(w, http.StatusOK, body)
 }

@@ -31,7 +31,10 @@ type Spec struct {
 	// [a-z0-9-]. The caller makes it unique among live sandboxes.
 	ID string
 	// Code is a host directory holding the code, read-only to the sandbox.
-	// Where it appears inside is Driver.CodeDir(Code).
+	// Where it appears inside is Driver.CodeDir(Code). Its files must be
+	// readable (and the program executable) by any user: an isolating driver
+	// runs the program as an unprivileged user of its own. The directories
+	// above it need not be.
 	Code string
 	// Command is the program and its arguments. A relative program name is
 	// resolved inside the code directory ("bootstrap").
@@ -83,7 +86,9 @@ type Driver interface {
 
 // Sandbox is one started sandbox.
 type Sandbox interface {
-	// Done is closed when the sandbox's main process has exited.
+	// Done is closed when the sandbox's main process has exited. The other
+	// processes of the sandbox may live on until Destroy, or die with the
+	// main process (a driver with a pid namespace kills them then).
 	Done() <-chan struct{}
 	// Err returns, after Done, why the process exited: nil for status 0, an
 	// *ExitError otherwise (Code -1 and the signal when Destroy killed it).
@@ -102,6 +107,7 @@ type Sandbox interface {
 // Usage is what a sandbox has consumed.
 type Usage struct {
 	MaxMemoryBytes int64 // peak memory, 0 if the driver cannot measure it
+	OOMKills       int64 // processes killed for exceeding MemoryMB, 0 if the driver cannot tell
 }
 
 // ExitError reports a main process that ended with a non-zero status or a

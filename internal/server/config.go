@@ -66,7 +66,18 @@ type Config struct {
 	// per function version once it has been invoked; the first invocation of
 	// a new tenant claims one.
 	Blanks int `yaml:"blanks"`
+	// Isolation is how environments are run: "linux", each in its own
+	// namespaces, cgroups, seccomp filter and Landlock domain (the default;
+	// needs root); or "process", plain child processes with no isolation,
+	// for development only.
+	Isolation string `yaml:"isolation"`
 }
+
+// Isolation levels.
+const (
+	IsolationLinux   = "linux"
+	IsolationProcess = "process"
+)
 
 // DefaultAccountID is the account id ARNs carry unless configured.
 const DefaultAccountID = "000000000000"
@@ -88,6 +99,7 @@ func DefaultConfig() Config {
 		Blanks:          1,
 		EventRetryDelay: time.Minute,
 		EventWorkers:    4,
+		Isolation:       IsolationLinux,
 	}
 }
 
@@ -166,6 +178,11 @@ func (c Config) Validate() error {
 	}
 	if c.EventRetryDelay <= 0 {
 		bad("event-retry-delay", "must be positive")
+	}
+	switch c.Isolation {
+	case IsolationLinux, IsolationProcess:
+	default:
+		bad("isolation", "%q is not one of linux, process", c.Isolation)
 	}
 	if c.EventWorkers < 1 {
 		bad("event-workers", "must be at least 1")

@@ -19,7 +19,7 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/invoke"
 	"github.com/bulkhead-dev/bulkhead/internal/lambdaapi"
 	"github.com/bulkhead-dev/bulkhead/internal/pool"
-	"github.com/bulkhead-dev/bulkhead/internal/sandbox/process"
+	"github.com/bulkhead-dev/bulkhead/internal/sandbox"
 	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
 	"github.com/bulkhead-dev/bulkhead/internal/store/sqlite"
 )
@@ -31,6 +31,7 @@ type Server struct {
 	db       *sqlite.Store
 	registry *function.Registry
 	invoker  *invoke.Service
+	driver   sandbox.Driver
 
 	api, gateway     *http.Server
 	apiLn, gatewayLn net.Listener
@@ -86,16 +87,12 @@ key, set %s and %s before starting.
 		log.Info("removed unreferenced code packages", "count", n)
 	}
 
-	// Environments of a previous run died with it; their directories go.
-	sandboxes := filepath.Join(cfg.DataDir, "sandboxes")
-	if err := os.RemoveAll(sandboxes); err != nil {
-		return nil, fmt.Errorf("clear sandbox directory: %w", err)
-	}
-	driver, err := process.New(sandboxes, log)
+	driver, describe, err := newDriver(cfg, log, notice)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox driver: %w", err)
+		return nil, err
 	}
-	s.invoker = invoke.New(s.registry, packages, execenv.Options{Driver: driver, Log: log}, pool.Config{
+	s.driver = driver
+	s.invoker = invoke.New(s.registry, packages, execenv.Options{Driver: driver, Log: log, Isolation: cfg.Isolation}, pool.Config{
 		MaxConcurrency: cfg.MaxConcurrency,
 		MaxPerFunction: cfg.MaxPerFunction,
 		MaxPerTenant:   cfg.MaxPerTenant,
@@ -116,7 +113,7 @@ key, set %s and %s before starting.
 
 	verifier := &sigv4.Verifier{Service: "lambda", Region: cfg.Region, Secret: key.Secret}
 	s.api = &http.Server{
-		Handler:           lambdaapi.New(s.registry, s.invoker, verifier, log),
+		Handler:           lambdaapi.New(s.registry, s.invoker, verifier, map[string]string{"isolation": cfg.Isolation, "sandbox": describe}, log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -167,9 +164,18 @@ func (s *Server) Serve(ctx context.Context) error {
 	stopEvents() // events running now stay queued and run again on the next start
 	<-eventsDone
 	s.invoker.Pool().Close() // every environment destroyed: nothing is left running
-	err = errors.Join(err, s.db.Close())
+	err = errors.Join(err, closeDriver(s.driver), s.db.Close())
 	s.log.Info("stopped")
 	return err
+}
+
+// closeDriver releases what the driver holds on the host (the Linux
+// sandbox's cgroup directories), once every environment is destroyed.
+func closeDriver(d sandbox.Driver) error {
+	if c, ok := d.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
 func serve(srv *http.Server, ln net.Listener) error {
@@ -189,6 +195,7 @@ func (s *Server) close() {
 	if s.invoker != nil {
 		s.invoker.Pool().Close()
 	}
+	closeDriver(s.driver)
 	if s.db != nil {
 		s.db.Close()
 	}

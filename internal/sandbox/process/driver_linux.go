@@ -8,12 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"strings"
 	"syscall"
 
-	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox"
+	"github.com/bulkhead-dev/bulkhead/internal/sandbox/output"
 )
 
 // Driver starts sandboxes as plain child processes of the server. Make one
@@ -52,10 +50,10 @@ func (*Driver) CodeDir(code string) string { return code }
 // command in a process group of its own. See the package documentation for
 // what the sandbox gets and does not.
 func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbox, err error) {
-	program, err := check(spec)
-	if err != nil {
+	if err := sandbox.Check(spec); err != nil {
 		return nil, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
+	program := sandbox.Program(spec, spec.Code)
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
@@ -82,21 +80,21 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 		}
 		addr = s.endpoint.Addr()
 	}
-	limit := newBudget(spec.Limits.OutputBytes)
-	if s.stdout, err = newStream(spec.Stdout, limit); err != nil {
+	limit := output.NewBudget(spec.Limits.OutputBytes)
+	if s.stdout, err = output.NewStream(spec.Stdout, limit); err != nil {
 		return nil, err
 	}
-	if s.stderr, err = newStream(spec.Stderr, limit); err != nil {
+	if s.stderr, err = output.NewStream(spec.Stderr, limit); err != nil {
 		return nil, err
 	}
 
 	cmd := &exec.Cmd{
 		Path:   program,
 		Args:   spec.Command,
-		Env:    environment(spec, tmp, addr),
+		Env:    sandbox.Environment(spec, tmp, addr),
 		Dir:    spec.Code,
-		Stdout: s.stdout.childEnd(),
-		Stderr: s.stderr.childEnd(),
+		Stdout: s.stdout.ChildEnd(),
+		Stderr: s.stderr.ChildEnd(),
 		SysProcAttr: &syscall.SysProcAttr{
 			// A group of its own, so Destroy can kill whatever the program
 			// starts; and death with the server.
@@ -115,47 +113,8 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 	}
 	s.cmd = cmd
 	s.pid = cmd.Process.Pid
-	s.stdout.start()
-	s.stderr.start()
+	s.stdout.Start()
+	s.stderr.Start()
 	go s.wait()
 	return s, nil
-}
-
-// check validates spec and returns the path of the program to run.
-func check(spec sandbox.Spec) (string, error) {
-	if !sandbox.ValidID(spec.ID) {
-		return "", fmt.Errorf("invalid sandbox ID: want 1 to 64 characters of [a-z0-9-]: %w", errdefs.ErrInvalidArgument)
-	}
-	if !filepath.IsAbs(spec.Code) {
-		return "", fmt.Errorf("code directory %q is not an absolute path: %w", spec.Code, errdefs.ErrInvalidArgument)
-	}
-	if spec.Endpoint != nil && (spec.EndpointEnv == "" || strings.ContainsAny(spec.EndpointEnv, "=\x00")) {
-		return "", fmt.Errorf("endpoint variable %q is not a variable name: %w", spec.EndpointEnv, errdefs.ErrInvalidArgument)
-	}
-	if len(spec.Command) == 0 || spec.Command[0] == "" {
-		return "", fmt.Errorf("no command: %w", errdefs.ErrInvalidArgument)
-	}
-	program := spec.Command[0]
-	switch {
-	case filepath.IsAbs(program):
-		return program, nil
-	case filepath.IsLocal(program):
-		return filepath.Join(spec.Code, program), nil
-	default:
-		return "", fmt.Errorf("command %q leads outside the code directory: %w", program, errdefs.ErrInvalidArgument)
-	}
-}
-
-// environment is spec.Env with TMPDIR and the endpoint's address set by the
-// driver, replacing any entries of the caller's for those names.
-func environment(spec sandbox.Spec, tmp, addr string) []string {
-	env := slices.DeleteFunc(slices.Clone(spec.Env), func(kv string) bool {
-		k, _, _ := strings.Cut(kv, "=")
-		return k == "TMPDIR" || addr != "" && k == spec.EndpointEnv
-	})
-	env = append(env, "TMPDIR="+tmp)
-	if addr != "" {
-		env = append(env, spec.EndpointEnv+"="+addr)
-	}
-	return env
 }

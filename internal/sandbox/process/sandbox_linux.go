@@ -9,13 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox"
+	"github.com/bulkhead-dev/bulkhead/internal/sandbox/child"
+	"github.com/bulkhead-dev/bulkhead/internal/sandbox/output"
 )
 
 // killTimeout bounds how long Destroy waits for the sandbox's processes to
@@ -27,8 +27,8 @@ const killTimeout = 10 * time.Second
 type processSandbox struct {
 	dir      string            // <StateDir>/<ID>, holding tmp/
 	endpoint *sandbox.Endpoint // nil without an endpoint
-	stdout   *stream           // nil when the Spec's writer is nil
-	stderr   *stream
+	stdout   *output.Stream    // nil when the Spec's writer is nil
+	stderr   *output.Stream
 	cmd      *exec.Cmd
 	pid      int // the main process's, and its group's id
 
@@ -60,11 +60,11 @@ func (s *processSandbox) Err() error {
 // its pid — the process group's id — from being reused, so Destroy's
 // kill(-pid) cannot reach another group.
 func (s *processSandbox) wait() {
-	maxRSS, status := waitExit(s.pid)
+	maxRSS, status := child.WaitExit(s.pid)
 	s.err = status
 	s.notePeak(maxRSS)
-	s.stdout.flush()
-	s.stderr.flush()
+	s.stdout.Flush()
+	s.stderr.Flush()
 	close(s.done)
 }
 
@@ -112,8 +112,8 @@ func (s *processSandbox) destroy() error {
 	if s.endpoint != nil {
 		s.endpoint.Close()
 	}
-	s.stdout.close()
-	s.stderr.close()
+	s.stdout.Close()
+	s.stderr.Close()
 	return errors.Join(errKill, os.RemoveAll(s.dir))
 }
 
@@ -122,60 +122,9 @@ func (s *processSandbox) abandon() error {
 	if s.endpoint != nil {
 		s.endpoint.Close()
 	}
-	s.stdout.abandon()
-	s.stderr.abandon()
+	s.stdout.Abandon()
+	s.stderr.Abandon()
 	return os.RemoveAll(s.dir)
-}
-
-// Values of siginfo's si_code for a child that has ended (<signal.h>).
-const (
-	cldExited = 1
-	cldKilled = 2
-	cldDumped = 3
-)
-
-// childInfo is the start of the kernel's siginfo_t as waitid fills it for a
-// child: three ints, then the union, aligned as a pointer, whose sigchld
-// member starts with pid, uid and status.
-type childInfo struct {
-	signo, errno, code int32
-	_                  [unsafe.Sizeof(uintptr(0)) - 4]byte
-	pid                int32
-	uid                uint32
-	status             int32
-}
-
-// waitExit waits for process pid to end, without reaping it, and returns the
-// kernel's maxrss for it, in bytes, and how it ended: nil for status 0, an
-// *sandbox.ExitError otherwise.
-func waitExit(pid int) (maxRSS int64, status error) {
-	var (
-		info  unix.Siginfo
-		usage unix.Rusage
-	)
-	for {
-		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, &usage)
-		if err == nil {
-			break
-		}
-		if err != unix.EINTR {
-			// Only if something else reaped our child (a wait for any
-			// child elsewhere in the server); the status is lost.
-			return 0, &sandbox.ExitError{Code: -1}
-		}
-	}
-	child := (*childInfo)(unsafe.Pointer(&info))
-	maxRSS = int64(usage.Maxrss) * 1024 // the kernel counts KiB
-	switch child.code {
-	case cldExited:
-		if child.status == 0 {
-			return maxRSS, nil
-		}
-		return maxRSS, &sandbox.ExitError{Code: int(child.status)}
-	case cldKilled, cldDumped:
-		return maxRSS, &sandbox.ExitError{Code: -1, Signal: unix.SignalName(syscall.Signal(child.status))}
-	}
-	return maxRSS, &sandbox.ExitError{Code: -1}
 }
 
 // awaitGroupDeath polls until no process of group pgid is alive, killing

@@ -425,10 +425,16 @@ func testDestroyKillsOrphans(t *testing.T, d sandbox.Driver) {
 	if err := p.sandbox.Err(); err != nil {
 		t.Fatalf("Err() = %v%s", err, p.hint())
 	}
+	// A driver may let the orphan live on until Destroy, or kill it with
+	// the main process (a pid namespace does): either way, nothing of the
+	// sandbox runs once Destroy has returned.
 	n := p.endpoint.count("GET " + PingPath)
-	eventually(t, "pings from the orphan after the main process exited", p, func() bool {
-		return p.endpoint.count("GET "+PingPath) >= n+3
-	})
+	time.Sleep(quiet)
+	if p.endpoint.count("GET "+PingPath) > n {
+		t.Logf("the orphan outlived the main process; Destroy must kill it")
+	} else {
+		t.Logf("the orphan died with the main process")
+	}
 	destroy(t, p)
 	if err := p.sandbox.Err(); err != nil {
 		t.Errorf("after Destroy, Err() = %v, want nil as before", err)
@@ -494,6 +500,11 @@ type program struct {
 // directory, with a fresh ID, an endpoint and output buffers.
 func newProgram(t *testing.T, behaviour, arg string) *program {
 	code := t.TempDir()
+	// Readable by anyone: an isolating driver runs the program as an
+	// unprivileged user.
+	if err := os.Chmod(code, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	Install(t, code)
 	command, env := Program(behaviour, arg)
 	p := &program{stdout: &buffer{}, stderr: &buffer{}, endpoint: &recorder{}}

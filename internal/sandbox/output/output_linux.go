@@ -1,4 +1,8 @@
-package process
+// Package output carries a sandbox's stdout and stderr from pipes to the
+// Spec's writers, for drivers: each stream is copied by a goroutine of its
+// own, a Budget enforces Limits.OutputBytes, and Flush delivers everything a
+// process wrote before it exited even while its children hold the pipe open.
+package output
 
 import (
 	"errors"
@@ -16,22 +20,22 @@ import (
 // open that long.
 const outputGrace = time.Second
 
-// stream carries one of the program's output streams from a pipe to the
+// Stream carries one of the program's output streams from a pipe to the
 // Spec's writer. Its copier goroutine is owned by the sandbox: it ends at
 // end of file, when every process holding the pipe has died, or when close
-// closes the read end. A nil *stream (the Spec's writer was nil) does
+// closes the read end. A nil *Stream (the Spec's writer was nil) does
 // nothing; the program's stream is then /dev/null.
-type stream struct {
+type Stream struct {
 	r, w   *os.File // w is the program's end, closed here once it has it
 	to     io.Writer
-	budget *budget
+	budget *Budget
 
 	drainedOnce sync.Once
 	drained     chan struct{} // closed once flush's work is done, or at the end
 	copied      chan struct{} // closed when the copier has returned
 }
 
-func newStream(to io.Writer, b *budget) (*stream, error) {
+func NewStream(to io.Writer, b *Budget) (*Stream, error) {
 	if to == nil {
 		return nil, nil
 	}
@@ -39,22 +43,22 @@ func newStream(to io.Writer, b *budget) (*stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stream{r: r, w: w, to: to, budget: b, drained: make(chan struct{}), copied: make(chan struct{})}, nil
+	return &Stream{r: r, w: w, to: to, budget: b, drained: make(chan struct{}), copied: make(chan struct{})}, nil
 }
 
-// childEnd returns what exec.Cmd should give the program: the pipe's write
+// ChildEnd returns what exec.Cmd should give the program: the pipe's write
 // end, or nil for /dev/null. (A nil *os.File in the interface would not be
 // nil.)
-func (s *stream) childEnd() io.Writer {
+func (s *Stream) ChildEnd() io.Writer {
 	if s == nil {
 		return nil
 	}
 	return s.w
 }
 
-// start closes the parent's copy of the write end, so the pipe ends when the
+// Start closes the parent's copy of the write end, so the pipe ends when the
 // sandbox's processes have all closed theirs, and starts the copier.
-func (s *stream) start() {
+func (s *Stream) Start() {
 	if s == nil {
 		return
 	}
@@ -62,8 +66,8 @@ func (s *stream) start() {
 	go s.copy()
 }
 
-// abandon closes both ends of a stream that never started.
-func (s *stream) abandon() {
+// Abandon closes both ends of a stream that never started.
+func (s *Stream) Abandon() {
 	if s == nil {
 		return
 	}
@@ -71,12 +75,12 @@ func (s *stream) abandon() {
 	s.w.Close()
 }
 
-// flush returns once everything in the pipe now has been delivered. Called
+// Flush returns once everything in the pipe now has been delivered. Called
 // when the main process has exited, it delivers all that process wrote, even
 // while other processes keep the pipe open. It interrupts the copier's
 // blocking read with a deadline in the past; the copier then empties the
 // pipe without blocking (see copy).
-func (s *stream) flush() {
+func (s *Stream) Flush() {
 	if s == nil {
 		return
 	}
@@ -84,10 +88,10 @@ func (s *stream) flush() {
 	<-s.drained
 }
 
-// close waits for the copier to reach the end of the pipe, closing the read
+// Close waits for the copier to reach the end of the pipe, closing the read
 // end after outputGrace if it has not, and returns once the copier has
 // returned: the writer is never written again.
-func (s *stream) close() {
+func (s *Stream) Close() {
 	if s == nil {
 		return
 	}
@@ -99,7 +103,7 @@ func (s *stream) close() {
 	<-s.copied
 }
 
-func (s *stream) copy() {
+func (s *Stream) copy() {
 	defer close(s.copied)
 	defer s.markDrained()
 	buf := make([]byte, 32<<10)
@@ -123,7 +127,7 @@ func (s *stream) copy() {
 
 // drain delivers what the pipe holds without waiting for more, and reports
 // whether the pipe has ended.
-func (s *stream) drain(buf []byte) (end bool) {
+func (s *Stream) drain(buf []byte) (end bool) {
 	raw, err := s.r.SyscallConn()
 	if err != nil {
 		return true
@@ -153,21 +157,21 @@ func (s *stream) drain(buf []byte) (end bool) {
 	}
 }
 
-func (s *stream) markDrained() { s.drainedOnce.Do(func() { close(s.drained) }) }
+func (s *Stream) markDrained() { s.drainedOnce.Do(func() { close(s.drained) }) }
 
 // deliver writes p to the writer as far as the budget allows. A writer's
 // error does not stop the copy: the program keeps running, and its output is
 // dropped as it would be over budget.
-func (s *stream) deliver(p []byte) {
+func (s *Stream) deliver(p []byte) {
 	if n := s.budget.allow(len(p)); n > 0 {
 		s.to.Write(p[:n])
 	}
 }
 
-// budget enforces Limits.OutputBytes: the bytes a sandbox's two streams may
+// Budget enforces Limits.OutputBytes: the bytes a sandbox's two streams may
 // deliver together in each one-second window; the rest is dropped. A nil
 // *budget allows everything.
-type budget struct {
+type Budget struct {
 	perSecond int
 
 	mu     sync.Mutex
@@ -175,15 +179,15 @@ type budget struct {
 	used   int
 }
 
-func newBudget(perSecond int) *budget {
+func NewBudget(perSecond int) *Budget {
 	if perSecond <= 0 {
 		return nil
 	}
-	return &budget{perSecond: perSecond}
+	return &Budget{perSecond: perSecond}
 }
 
 // allow returns how many of n bytes may be delivered now.
-func (b *budget) allow(n int) int {
+func (b *Budget) allow(n int) int {
 	if b == nil {
 		return n
 	}
