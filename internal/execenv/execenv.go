@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sort"
 	"strconv"
 	"sync"
@@ -89,7 +90,12 @@ func Start(ctx context.Context, opts Options, spec Spec) (*Env, error) {
 		EndpointEnv: "AWS_LAMBDA_RUNTIME_API",
 		Stdout:      e.out,
 		Stderr:      e.out,
-		Limits:      sandbox.Limits{MemoryMB: spec.MemoryMB, TmpMB: spec.TmpMB, Processes: 1024, OpenFiles: 1024},
+		Limits: sandbox.Limits{
+			MemoryMB: spec.MemoryMB, TmpMB: spec.TmpMB, Processes: 1024, OpenFiles: 1024,
+			// CPUMilli is left to the driver: in proportion to memory. The
+			// init phase gets every CPU, as in Lambda, until EndInit.
+			InitCPUMilli: 1000 * runtime.NumCPU(),
+		},
 	})
 	if err != nil {
 		e.api.Close()
@@ -105,6 +111,10 @@ func Start(ctx context.Context, opts Options, spec Spec) (*Env, error) {
 	defer cancel()
 	err = e.api.WaitInit(ictx)
 	if err == nil {
+		if err := sb.EndInit(); err != nil {
+			e.Destroy()
+			return nil, fmt.Errorf("limit the environment's CPU: %w", err)
+		}
 		return e, nil
 	}
 	var ie *runtimeapi.InitError

@@ -63,12 +63,16 @@ type Spec struct {
 
 // Limits are a sandbox's resource bounds. Zero means the driver's default.
 type Limits struct {
-	MemoryMB    int // memory, no swap
-	TmpMB       int // size of the private scratch directory
-	Processes   int // processes and threads
-	CPUMilli    int // CPU time per second, in thousandths of a CPU
-	OpenFiles   int // file descriptors
-	OutputBytes int // bytes of output per second before output is dropped
+	MemoryMB  int // memory, no swap
+	TmpMB     int // size of the private scratch directory
+	Processes int // processes and threads
+	CPUMilli  int // CPU time per second, in thousandths of a CPU, once EndInit is called
+	// InitCPUMilli is the CPU limit from the start until EndInit: a
+	// program's initialisation gets more CPU than its steady state, as in
+	// Lambda's init phase. Zero means CPUMilli from the start.
+	InitCPUMilli int
+	OpenFiles    int // file descriptors
+	OutputBytes  int // bytes of output per second before output is dropped
 }
 
 // Driver starts sandboxes.
@@ -102,6 +106,10 @@ type Sandbox interface {
 	Destroy() error
 	// Usage reports resources used so far, as far as the driver measures them.
 	Usage() Usage
+	// EndInit ends the initialisation phase: from now on Limits.CPUMilli
+	// applies instead of Limits.InitCPUMilli. Drivers that do not limit CPU
+	// do nothing.
+	EndInit() error
 }
 
 // Usage is what a sandbox has consumed.

@@ -43,6 +43,7 @@ func BenchmarkColdStart(b *testing.B) {
 						w.Write([]byte("pong"))
 					}),
 					EndpointEnv: sandboxtest.EndpointEnv,
+					Limits:      sandbox.Limits{InitCPUMilli: 2000},
 				}
 				t0 := time.Now()
 				sb, err := d.Start(b.Context(), spec)

@@ -51,7 +51,9 @@
 //	MemoryMB     memory cgroup, swap included (default 128); over it, the kernel's OOM killer
 //	TmpMB        size of the /tmp tmpfs (default 512)
 //	Processes    pids cgroup (default 1024); threads count
-//	CPUMilli     CFS quota per 100 ms period (default: MemoryMB in proportion to one CPU at 1,769 MB)
+//	CPUMilli     CFS quota per 100 ms period (default: MemoryMB in proportion to one CPU at 1,769 MB), from EndInit
+//	InitCPUMilli the quota until EndInit (default CPUMilli): the init itself, and the program's
+//	             initialisation, are not slowed to a small function's steady-state share
 //	OpenFiles    RLIMIT_NOFILE (default 1024)
 //	OutputBytes  as the process driver: bytes per second over both streams, the rest dropped
 //

@@ -27,7 +27,7 @@ const (
 	defaultTmpMB     = 512
 	defaultProcesses = 1024 // Lambda's limit on processes and threads
 	defaultOpenFiles = 1024 // Lambda's
-	// cpuPerMB: Lambda gives one vCPU at 1,769 MB, in proportion below and
+	// cpuMilliPerVCPUAtMB: Lambda gives one vCPU at 1,769 MB, in proportion below and
 	// above it.
 	cpuMilliPerVCPUAtMB = 1769
 )
@@ -158,10 +158,10 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 		return nil, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
 	limits := withDefaults(spec.Limits)
-	s := &linuxSandbox{done: make(chan struct{})}
+	s := &linuxSandbox{done: make(chan struct{}), cpuMilli: limits.CPUMilli}
 	s.cgroup, err = d.cgroups.Create(spec.ID, cgroup.Limits{
 		MemoryBytes: int64(limits.MemoryMB) << 20,
-		CPUMilli:    limits.CPUMilli,
+		CPUMilli:    limits.InitCPUMilli,
 		Pids:        limits.Processes,
 	})
 	if err != nil {
@@ -319,6 +319,9 @@ func withDefaults(l sandbox.Limits) sandbox.Limits {
 	}
 	if l.CPUMilli <= 0 {
 		l.CPUMilli = max(l.MemoryMB*1000/cpuMilliPerVCPUAtMB, 10)
+	}
+	if l.InitCPUMilli <= 0 {
+		l.InitCPUMilli = l.CPUMilli
 	}
 	return l
 }

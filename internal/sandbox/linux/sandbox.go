@@ -24,6 +24,7 @@ type linuxSandbox struct {
 	stderr   *output.Stream
 	cmd      *exec.Cmd // nil until started
 	pid      int
+	cpuMilli int // Limits.CPUMilli, applied by EndInit
 
 	done chan struct{} // closed by wait: exited and output delivered
 	err  error         // written by wait before done is closed
@@ -70,6 +71,9 @@ func (s *linuxSandbox) Usage() sandbox.Usage {
 	}
 	return sandbox.Usage{MaxMemoryBytes: s.peak, OOMKills: s.ooms}
 }
+
+// EndInit applies the steady-state CPU limit.
+func (s *linuxSandbox) EndInit() error { return s.cgroup.SetCPU(s.cpuMilli) }
 
 func (s *linuxSandbox) note(st cgroup.Stats) {
 	s.peak = max(s.peak, st.MemoryPeakBytes)

@@ -83,6 +83,9 @@ func (s *processSandbox) Usage() sandbox.Usage {
 	return sandbox.Usage{MaxMemoryBytes: s.peak}
 }
 
+// EndInit does nothing: the driver does not limit CPU.
+func (s *processSandbox) EndInit() error { return nil }
+
 func (s *processSandbox) notePeak(peak int64) {
 	s.mu.Lock()
 	s.peak = max(s.peak, peak)

@@ -210,6 +210,9 @@ func (s *fakeSandbox) Err() error {
 
 func (s *fakeSandbox) Usage() sandbox.Usage { return sandbox.Usage{} }
 
+// EndInit does nothing: the Fake does not limit CPU.
+func (s *fakeSandbox) EndInit() error { return nil }
+
 func (s *fakeSandbox) Destroy() error {
 	s.destroyOnce.Do(func() {
 		s.cancel()

@@ -373,6 +373,37 @@ type groupDir struct {
 	uses    []string
 }
 
+// SetCPU changes the group's CPU limit to milli thousandths of a CPU (at
+// least 10), or removes it when milli is 0. A group without a cpu controller
+// ignores it.
+func (g *Group) SetCPU(milli int) error {
+	if milli != 0 && milli < 10 {
+		return fmt.Errorf("cgroup %s: CPU limit %d is below 10 thousandths", g.id, milli)
+	}
+	for _, d := range g.dirs {
+		if !slices.Contains(d.uses, "cpu") {
+			continue
+		}
+		var err error
+		switch {
+		case d.version == 1 && milli == 0:
+			err = g.fs.WriteFile(filepath.Join(d.path, "cpu.cfs_quota_us"), "-1")
+		case d.version == 1:
+			if err = g.fs.WriteFile(filepath.Join(d.path, "cpu.cfs_period_us"), strconv.Itoa(cpuPeriod)); err == nil {
+				err = g.fs.WriteFile(filepath.Join(d.path, "cpu.cfs_quota_us"), strconv.Itoa(milli*cpuPeriod/1000))
+			}
+		case milli == 0:
+			err = g.fs.WriteFile(filepath.Join(d.path, "cpu.max"), fmt.Sprintf("max %d", cpuPeriod))
+		default:
+			err = g.fs.WriteFile(filepath.Join(d.path, "cpu.max"), fmt.Sprintf("%d %d", milli*cpuPeriod/1000, cpuPeriod))
+		}
+		if err != nil {
+			return fmt.Errorf("cgroup %s: %w", g.id, err)
+		}
+	}
+	return nil
+}
+
 // Attach moves process pid, all its threads, into the group in every
 // hierarchy; children it starts afterwards are born there. Memory it used
 // before stays charged where it was, so attach a process before it runs

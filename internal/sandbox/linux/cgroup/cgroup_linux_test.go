@@ -696,3 +696,32 @@ func TestSandboxCgroupKillGivesUp(t *testing.T) {
 		}
 	})
 }
+
+func TestSandboxCgroupSetCPU(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		layout func() layout
+		file   string
+		values map[int]string // milli → what the file holds after SetCPU
+	}{
+		{"v1", hybrid, "sys/fs/cgroup/cpu,cpuacct/bh/e1/cpu.cfs_quota_us", map[int]string{72: "7200", 2000: "200000", 0: "-1"}},
+		{"v2", pureV2, "sys/fs/cgroup/system.slice/bulkhead.service/bh/e1/cpu.max", map[int]string{72: "7200 100000", 2000: "200000 100000", 0: "max 100000"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, root, _ := open(t, tt.layout())
+			g, err := m.Create("e1", limits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, milli := range []int{72, 2000, 0} {
+				if err := g.SetCPU(milli); err != nil {
+					t.Fatalf("SetCPU(%d): %v", milli, err)
+				}
+				checkFiles(t, root, map[string]string{tt.file: tt.values[milli]})
+			}
+			if err := g.SetCPU(5); err == nil {
+				t.Error("SetCPU(5) succeeded; the kernel's smallest quota is 1 ms per 100 ms")
+			}
+		})
+	}
+}
