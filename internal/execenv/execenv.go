@@ -78,6 +78,7 @@ func Start(ctx context.Context, opts Options, spec Spec) (*Env, error) {
 	if opts.InitTimeout <= 0 {
 		opts.InitTimeout = DefaultInitTimeout
 	}
+	started := time.Now()
 	log := opts.Log.With("env", spec.ID, "function", spec.Function, "version", spec.Version, "isolation", opts.Isolation)
 	e := &Env{spec: spec, out: &tail{max: tailBytes}, log: log}
 	e.api = runtimeapi.New(runtimeapi.Config{Logger: log})
@@ -115,6 +116,7 @@ func Start(ctx context.Context, opts Options, spec Spec) (*Env, error) {
 			e.Destroy()
 			return nil, fmt.Errorf("limit the environment's CPU: %w", err)
 		}
+		log.Info("environment started", "init", time.Since(started))
 		return e, nil
 	}
 	var ie *runtimeapi.InitError
@@ -192,7 +194,7 @@ type Result struct {
 	// Payload is the function's response, or the error document.
 	Payload []byte
 	// ErrorType is set when the invocation failed ("Sandbox.Timedout",
-	// "Runtime.ExitError", or the runtime's own type).
+	// "Runtime.ExitError", "Runtime.OutOfMemory", or the runtime's own type).
 	ErrorType string
 	// Healthy reports whether the environment can serve again.
 	Healthy bool
@@ -224,10 +226,15 @@ func (e *Env) Invoke(ctx context.Context, inv runtimeapi.Invocation) (Result, er
 		e.kill()
 		return e.failure(inv.RequestID, "Sandbox.Timedout", "Task timed out after "+seconds(e.spec.Timeout)+" seconds"), nil
 	case errors.Is(err, runtimeapi.ErrClosed):
-		// The process exited (or was destroyed) mid-invocation.
+		// The process exited (or was destroyed) mid-invocation; Lambda
+		// names an exit the memory limit caused Runtime.OutOfMemory.
 		text := exitText(e.sb)
+		errorType := "Runtime.ExitError"
+		if e.sb.Usage().OOMKills > 0 {
+			errorType = "Runtime.OutOfMemory"
+		}
 		e.kill()
-		return e.failure(inv.RequestID, "Runtime.ExitError", "Runtime exited with error: "+text), nil
+		return e.failure(inv.RequestID, errorType, "Runtime exited with error: "+text), nil
 	default:
 		e.kill()
 		return Result{}, err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bulkhead-dev/bulkhead/internal/runtimeapi"
+	"github.com/bulkhead-dev/bulkhead/internal/sandbox/linux"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox/process"
 )
 
@@ -208,5 +209,34 @@ func TestExecEnvEnvironmentVariables(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("environment lacks %s:\n%s", want, out)
 		}
+	}
+}
+
+// TestExecEnvOutOfMemory runs the real runtime in the Linux sandbox, where
+// MemoryMB is enforced: going over it is Runtime.OutOfMemory, as in Lambda.
+func TestExecEnvOutOfMemory(t *testing.T) {
+	t.Parallel()
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: the Linux sandbox needs root (CI runs as root)")
+	}
+	drv, err := linux.New(linux.Options{Key: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { drv.Close() })
+	opts := Options{Driver: drv, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	code := handlerCode(t)
+	os.Chmod(code, 0o755)
+	env, err := Start(t.Context(), opts, spec("env-oom", code))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Destroy()
+	res, err := env.Invoke(t.Context(), invocation("req-oom", "", `{"action":"alloc","bytes":536870912}`, 10*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ErrorType != "Runtime.OutOfMemory" || res.Healthy || !strings.Contains(string(res.Payload), "RequestId: req-oom Error: Runtime exited with error: process killed by signal SIGKILL") {
+		t.Errorf("allocating 512 MiB in 128 MB = %s %s healthy=%v", res.ErrorType, res.Payload, res.Healthy)
 	}
 }

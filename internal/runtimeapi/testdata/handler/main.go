@@ -58,6 +58,11 @@ func handle(ctx context.Context, req request) (any, error) {
 		return strings.Repeat("x", req.Bytes), nil
 	case "exit":
 		os.Exit(3)
+	case "alloc": // touch Bytes of memory, page by page, and keep it
+		hoard = make([]byte, req.Bytes)
+		for i := 0; i < len(hoard); i += 4096 {
+			hoard[i] = 1
+		}
 	case "brokenreader":
 		return &brokenReader{}, nil
 	}
@@ -72,5 +77,8 @@ func handle(ctx context.Context, req request) (any, error) {
 		PID:         os.Getpid(),
 	}, nil
 }
+
+// hoard keeps what the alloc action allocated alive.
+var hoard []byte
 
 func main() { lambda.Start(handle) }
