@@ -195,31 +195,11 @@ func BenchmarkIdleEnvironmentMemory(b *testing.B) {
 }
 
 // envCgroupMemory sums memory.usage_in_bytes over the environment cgroups of
-// the server whose data directory is dataDir (see internal/sandbox/linux:
-// <own memory cgroup>/bulkhead-<sha256(dataDir)[:6]>/<env>).
+// the server whose data directory is dataDir.
 func envCgroupMemory(b *testing.B, dataDir string) (usage int64, envs int) {
 	b.Helper()
-	self, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		b.Fatal(err)
-	}
-	own := ""
-	for line := range strings.Lines(string(self)) {
-		if parts := strings.SplitN(strings.TrimSpace(line), ":", 3); len(parts) == 3 && parts[1] == "memory" {
-			own = parts[2]
-		}
-	}
-	sum := sha256.Sum256([]byte(dataDir))
-	base := filepath.Join("/sys/fs/cgroup/memory", own, "bulkhead-"+hex.EncodeToString(sum[:6]))
-	entries, err := os.ReadDir(base)
-	if err != nil {
-		b.Fatalf("the server's memory cgroups: %v", err)
-	}
-	for _, e := range entries {
-		if !e.IsDir() {
-			continue
-		}
-		raw, err := os.ReadFile(filepath.Join(base, e.Name(), "memory.usage_in_bytes"))
+	for _, dir := range serverEnvCgroups(b, dataDir, "memory") {
+		raw, err := os.ReadFile(filepath.Join(dir, "memory.usage_in_bytes"))
 		if err != nil {
 			b.Fatal(err)
 		}

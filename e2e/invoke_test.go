@@ -41,7 +41,7 @@ func goZip(t testing.TB, name string) []byte {
 			return
 		}
 		defer os.RemoveAll(dir)
-		for name, pkg := range map[string]string{"counter": "../examples/counter", "handler": "../internal/runtimeapi/testdata/handler"} {
+		for name, pkg := range map[string]string{"counter": "../examples/counter", "handler": "../internal/runtimeapi/testdata/handler", "stubborn": "./testdata/stubborn"} {
 			out := filepath.Join(dir, name)
 			cmd := exec.Command("go", "build", "-o", out, pkg)
 			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
