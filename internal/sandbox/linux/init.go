@@ -78,6 +78,13 @@ func sandboxInit() error {
 			return err
 		}
 	}
+	// The server's descriptors that were not close-on-exec came through the
+	// fork; none of them may reach the program (the abuse suite read a host
+	// file through one). 0–2 are the program's stdio; fdStatus is already
+	// close-on-exec.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("closing inherited descriptors: %w", err)
+	}
 	err := syscall.Exec(cfg.Program, cfg.Args, cfg.Env)
 	return fmt.Errorf("executing %s: %w", cfg.Program, err)
 }
@@ -88,6 +95,14 @@ func sandboxInit() error {
 // until the program runs, so a pipe without a reader means the server died
 // before the signal was armed again.
 func dropPrivileges() error {
+	// Empty the bounding set while root of the namespace may: no exec can
+	// bring a capability back (no_new_privs and nosuid already see to it;
+	// this is the third lock).
+	for c := 0; c <= capLastCap(); c++ {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil && err != unix.EINVAL {
+			return fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
+		}
+	}
 	if err := unix.Setgroups(nil); err != nil {
 		return fmt.Errorf("setgroups: %w", err)
 	}
@@ -108,6 +123,17 @@ func dropPrivileges() error {
 		os.Exit(1) // the server is gone: nobody to report to
 	}
 	return nil
+}
+
+// capLastCap is the kernel's highest capability number.
+func capLastCap() int {
+	if b, err := os.ReadFile("/proc/sys/kernel/cap_last_cap"); err == nil {
+		var n int
+		if _, err := fmt.Sscan(string(b), &n); err == nil {
+			return n
+		}
+	}
+	return unix.CAP_LAST_CAP
 }
 
 // buildRoot makes the sandbox's root file system and pivots into it:
