@@ -82,7 +82,9 @@ type counterResponse struct {
 	TmpTenants                       []string
 }
 
-func invokeCounter(t testing.TB, c *lambda.Client, fn, tenantID string) counterResponse {
+// invokeOK invokes fn as tenantID with an empty payload and returns the
+// response, failing the test on any error, function errors included.
+func invokeOK(t testing.TB, c *lambda.Client, fn, tenantID string) []byte {
 	t.Helper()
 	out, err := c.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String(fn), TenantId: aws.String(tenantID), Payload: []byte(`{}`)})
 	if err != nil {
@@ -91,9 +93,15 @@ func invokeCounter(t testing.TB, c *lambda.Client, fn, tenantID string) counterR
 	if out.FunctionError != nil {
 		t.Fatalf("Invoke %s as %q: function error %s: %s", fn, tenantID, aws.ToString(out.FunctionError), out.Payload)
 	}
+	return out.Payload
+}
+
+func invokeCounter(t testing.TB, c *lambda.Client, fn, tenantID string) counterResponse {
+	t.Helper()
+	payload := invokeOK(t, c, fn, tenantID)
 	var r counterResponse
-	if err := json.Unmarshal(out.Payload, &r); err != nil {
-		t.Fatalf("payload %s: %v", out.Payload, err)
+	if err := json.Unmarshal(payload, &r); err != nil {
+		t.Fatalf("payload %s: %v", payload, err)
 	}
 	return r
 }

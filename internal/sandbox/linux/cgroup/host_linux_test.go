@@ -159,19 +159,7 @@ func TestSandboxCgroupHostLifecycle(t *testing.T) {
 		}
 	}
 
-	cmd := exec.Command("sleep", "30")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	if err := g.Attach(cmd.Process.Pid); err != nil {
-		t.Fatalf("Attach: %v", err)
-	}
+	cmd := startAttached(t, g, "sleep", "30")
 	procs, err := g.Procs()
 	if err != nil || !slices.Contains(procs, cmd.Process.Pid) {
 		t.Errorf("Procs = %v, %v; want it to hold %d", procs, err, cmd.Process.Pid)
@@ -245,19 +233,7 @@ func TestSandboxCgroupHostSweep(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
-	cmd := exec.Command("sleep", "30")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}
-	})
-	if err := g.Attach(cmd.Process.Pid); err != nil {
-		t.Fatalf("Attach: %v", err)
-	}
+	cmd := startAttached(t, g, "sleep", "30")
 
 	// The server crashes, leaving the group and its sleep; the next run
 	// opens the same name.
@@ -313,4 +289,24 @@ func TestSandboxCgroupHostOOM(t *testing.T) {
 	if err := g.Remove(); err != nil {
 		t.Errorf("Remove: %v", err)
 	}
+}
+
+// startAttached starts a command, moves it into g, and kills it when the
+// test ends if it is still running.
+func startAttached(t *testing.T, g *Group, name string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	if err := g.Attach(cmd.Process.Pid); err != nil {
+		t.Fatalf("Attach: %v", err)
+	}
+	return cmd
 }
