@@ -106,6 +106,11 @@ type Sandbox interface {
 	Destroy() error
 	// Usage reports resources used so far, as far as the driver measures them.
 	Usage() Usage
+	// FlushOutput returns once everything the sandbox's processes wrote
+	// before the call has been delivered to Stdout and Stderr: what a program
+	// wrote before it answered a request is delivered by the time the caller
+	// has the answer and flushes.
+	FlushOutput()
 	// EndInit ends the initialisation phase: from now on Limits.CPUMilli
 	// applies instead of Limits.InitCPUMilli. Drivers that do not limit CPU
 	// do nothing.

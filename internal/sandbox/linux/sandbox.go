@@ -72,6 +72,12 @@ func (s *linuxSandbox) Usage() sandbox.Usage {
 	return sandbox.Usage{MaxMemoryBytes: s.peak, OOMKills: s.ooms}
 }
 
+// FlushOutput delivers what the pipes hold now.
+func (s *linuxSandbox) FlushOutput() {
+	s.stdout.Flush()
+	s.stderr.Flush()
+}
+
 // EndInit applies the steady-state CPU limit.
 func (s *linuxSandbox) EndInit() error { return s.cgroup.SetCPU(s.cpuMilli) }
 

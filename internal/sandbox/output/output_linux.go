@@ -30,9 +30,9 @@ type Stream struct {
 	to     io.Writer
 	budget *Budget
 
-	drainedOnce sync.Once
-	drained     chan struct{} // closed once flush's work is done, or at the end
-	copied      chan struct{} // closed when the copier has returned
+	flushMu  sync.Mutex         // serialises Flush
+	flushReq chan chan struct{} // Flush's request; the copier closes it when done
+	copied   chan struct{}      // closed when the copier has returned
 }
 
 func NewStream(to io.Writer, b *Budget) (*Stream, error) {
@@ -43,7 +43,7 @@ func NewStream(to io.Writer, b *Budget) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Stream{r: r, w: w, to: to, budget: b, drained: make(chan struct{}), copied: make(chan struct{})}, nil
+	return &Stream{r: r, w: w, to: to, budget: b, flushReq: make(chan chan struct{}, 1), copied: make(chan struct{})}, nil
 }
 
 // ChildEnd returns what exec.Cmd should give the program: the pipe's write
@@ -75,17 +75,29 @@ func (s *Stream) Abandon() {
 	s.w.Close()
 }
 
-// Flush returns once everything in the pipe now has been delivered. Called
+// Flush returns once everything in the pipe now has been delivered: called
 // when the main process has exited, it delivers all that process wrote, even
-// while other processes keep the pipe open. It interrupts the copier's
-// blocking read with a deadline in the past; the copier then empties the
-// pipe without blocking (see copy).
+// while other processes keep the pipe open; called while it runs, all it has
+// written so far. It interrupts the copier's blocking read with a deadline in
+// the past; the copier then empties the pipe without blocking (see copy) and
+// answers the request. It may be called any number of times.
 func (s *Stream) Flush() {
 	if s == nil {
 		return
 	}
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
+	done := make(chan struct{})
+	select {
+	case s.flushReq <- done:
+	case <-s.copied:
+		return
+	}
 	s.r.SetReadDeadline(time.Unix(1, 0))
-	<-s.drained
+	select {
+	case <-done:
+	case <-s.copied:
+	}
 }
 
 // Close waits for the copier to reach the end of the pipe, closing the read
@@ -105,7 +117,6 @@ func (s *Stream) Close() {
 
 func (s *Stream) copy() {
 	defer close(s.copied)
-	defer s.markDrained()
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := s.r.Read(buf)
@@ -113,12 +124,18 @@ func (s *Stream) copy() {
 		switch {
 		case err == nil:
 		case errors.Is(err, os.ErrDeadlineExceeded):
-			// flush: deliver what the pipe holds, then go on blocking.
+			// Flush: deliver what the pipe holds, answer, then go on
+			// blocking. Flush sent its request before it set the deadline.
 			s.r.SetReadDeadline(time.Time{})
-			if end := s.drain(buf); end {
+			end := s.drain(buf)
+			select {
+			case done := <-s.flushReq:
+				close(done)
+			default:
+			}
+			if end {
 				return
 			}
-			s.markDrained()
 		default:
 			return // end of file, or close closed the read end
 		}
@@ -156,8 +173,6 @@ func (s *Stream) drain(buf []byte) (end bool) {
 		}
 	}
 }
-
-func (s *Stream) markDrained() { s.drainedOnce.Do(func() { close(s.drained) }) }
 
 // deliver writes p to the writer as far as the budget allows. A writer's
 // error does not stop the copy: the program keeps running, and its output is

@@ -83,6 +83,12 @@ func (s *processSandbox) Usage() sandbox.Usage {
 	return sandbox.Usage{MaxMemoryBytes: s.peak}
 }
 
+// FlushOutput delivers what the pipes hold now.
+func (s *processSandbox) FlushOutput() {
+	s.stdout.Flush()
+	s.stderr.Flush()
+}
+
 // EndInit does nothing: the driver does not limit CPU.
 func (s *processSandbox) EndInit() error { return nil }
 

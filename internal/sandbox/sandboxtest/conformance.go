@@ -75,6 +75,7 @@ func Conformance(t *testing.T, newDriver func(t *testing.T) sandbox.Driver) {
 		{"ExitStatus", testExitStatus},
 		{"Environment", testEnvironment},
 		{"Output", testOutput},
+		{"FlushOutput", testFlushOutput},
 		{"Endpoint", testEndpoint},
 		{"EndpointClosedByDestroy", testEndpointClosedByDestroy},
 		{"TmpPrivate", testTmpPrivate},
@@ -280,6 +281,68 @@ func testOutputComplete(t *testing.T, d sandbox.Driver, lines int, firstDelay ti
 				s.name, len(s.got), len(s.want), firstDifference(s.got, s.want))
 		}
 	}
+}
+
+// testFlushOutput checks FlushOutput while the program runs: ping-endpoint
+// prints each answer before its next request, so when the handler is called
+// for the nth time and flushes, n-1 answers must have reached Stdout.
+func testFlushOutput(t *testing.T, d sandbox.Driver) {
+	p := newProgram(t, "ping-endpoint", "")
+	started := make(chan sandbox.Sandbox, 1)
+	var (
+		mu       sync.Mutex
+		calls    int
+		problems []string
+		checked  = make(chan struct{})
+		sb       sandbox.Sandbox
+	)
+	// A slow reader of the output, so that it lags behind unless flushed.
+	p.spec.Stdout = slowWriter{p.stdout}
+	p.spec.Endpoint = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if sb == nil {
+			select {
+			case sb = <-started:
+			default:
+				io.WriteString(w, pong) // Start has not returned yet
+				return
+			}
+		}
+		calls++
+		if calls <= 10 {
+			// The program waits for this answer: everything it printed
+			// before asking is in the pipe.
+			sb.FlushOutput()
+			if got := strings.Count(p.stdout.String(), pong+"\n"); got < calls-1 {
+				problems = append(problems, fmt.Sprintf("call %d: %d answers printed before it, want at least %d", calls, got, calls-1))
+			}
+			if calls == 10 {
+				close(checked)
+			}
+		}
+		io.WriteString(w, pong)
+	})
+	p.start(t, d)
+	started <- p.sandbox
+	select {
+	case <-checked:
+	case <-time.After(patience):
+		t.Fatalf("%s: no 10 requests after %v%s", p, patience, p.hint())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, problem := range problems {
+		t.Errorf("FlushOutput did not deliver what the program wrote: %s", problem)
+	}
+}
+
+// slowWriter takes 20 ms over each write.
+type slowWriter struct{ w io.Writer }
+
+func (s slowWriter) Write(p []byte) (int, error) {
+	time.Sleep(20 * time.Millisecond)
+	return s.w.Write(p)
 }
 
 func testEndpoint(t *testing.T, d sandbox.Driver) {

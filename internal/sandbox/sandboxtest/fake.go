@@ -210,6 +210,10 @@ func (s *fakeSandbox) Err() error {
 
 func (s *fakeSandbox) Usage() sandbox.Usage { return sandbox.Usage{} }
 
+// FlushOutput does nothing: a behaviour in the Fake writes to the Spec's
+// writers directly.
+func (s *fakeSandbox) FlushOutput() {}
+
 // EndInit does nothing: the Fake does not limit CPU.
 func (s *fakeSandbox) EndInit() error { return nil }
 
