@@ -19,6 +19,7 @@ type CLI struct {
 	Functions FunctionsCmd `cmd:"" help:"Create, inspect, update and delete functions."`
 	Aliases   AliasesCmd   `cmd:"" help:"Manage aliases: names that point at a function version."`
 	Invoke    InvokeCmd    `cmd:"" help:"Invoke a function and print its response."`
+	Logs      LogsCmd      `cmd:"" help:"Show a function's logs, by tenant, request, time and text."`
 }
 
 // env is what commands need from the process around them.

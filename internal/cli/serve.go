@@ -29,6 +29,8 @@ type ServeCmd struct {
 	EventRetryDelay time.Duration `help:"Wait before an Event invocation's first retry after a function error; the second waits twice as long (default 1m)."`
 	EventWorkers    *int          `help:"Event invocations running at once (default 4)."`
 	Isolation       string        `help:"How environments run: linux (namespaces, cgroups, seccomp, Landlock; needs root) or process (NO isolation: any function can read the server's files and reach every other environment; development only) (default linux)." enum:",linux,process" default:""`
+	LogRetention    time.Duration `help:"How long function logs are kept (default 168h)."`
+	LogRetentionMB  *int          `name:"log-retention-mb" help:"Total size of function logs kept, oldest dropped first (default 1024)."`
 	Examples        string        `help:"Deploy every executable in this directory as a per-tenant function named after it (make run builds examples/ there)." type:"existingdir" placeholder:"DIR"`
 }
 
@@ -50,6 +52,7 @@ func (c *ServeCmd) Run(e *env) error {
 	override(&cfg.IdleTimeout, c.IdleTimeout)
 	override(&cfg.Examples, c.Examples)
 	override(&cfg.Isolation, c.Isolation)
+	override(&cfg.LogRetention, c.LogRetention)
 	override(&cfg.EventRetryDelay, c.EventRetryDelay)
 	if c.EventWorkers != nil {
 		cfg.EventWorkers = *c.EventWorkers
@@ -58,7 +61,7 @@ func (c *ServeCmd) Run(e *env) error {
 		field *int
 		flag  *int
 	}{{&cfg.MaxConcurrency, c.MaxConcurrency}, {&cfg.MaxPerFunction, c.MaxPerFunction}, {&cfg.MaxPerTenant, c.MaxPerTenant},
-		{&cfg.MemoryBudgetMB, c.MemoryBudgetMB}, {&cfg.Blanks, c.Blanks}} {
+		{&cfg.MemoryBudgetMB, c.MemoryBudgetMB}, {&cfg.Blanks, c.Blanks}, {&cfg.LogRetentionMB, c.LogRetentionMB}} {
 		if f.flag != nil {
 			*f.field = *f.flag
 		}

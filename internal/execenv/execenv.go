@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bulkhead-dev/bulkhead/internal/logs"
 	"log/slog"
+	"math"
 	"runtime"
 	"sort"
 	"strconv"
@@ -18,9 +20,6 @@ import (
 
 // DefaultInitTimeout bounds a runtime's init, as Lambda's 10 s does.
 const DefaultInitTimeout = 10 * time.Second
-
-// tailBytes is how much output an invocation keeps for LogType Tail.
-const tailBytes = 4096
 
 // Spec is what an environment runs.
 type Spec struct {
@@ -47,6 +46,9 @@ type Options struct {
 	// Isolation names the isolation the Driver gives ("linux", "process"),
 	// for the environment's log records.
 	Isolation string
+	// Logs receives the environments' output, line by line, and their
+	// platform records; nil keeps only what Tail needs.
+	Logs logs.Sink
 }
 
 // Env is a started, initialised environment.
@@ -54,11 +56,14 @@ type Env struct {
 	spec Spec
 	sb   sandbox.Sandbox
 	api  *runtimeapi.Server
-	out  *tail
-	log  *slog.Logger
-	mu   sync.Mutex // serialises Invoke and guards dead
-	dead bool
-	once sync.Once
+	out  *capture
+
+	initDuration time.Duration
+	invoked      bool // an invocation has been reported: the next is not cold
+	log          *slog.Logger
+	mu           sync.Mutex // serialises Invoke and guards dead
+	dead         bool
+	once         sync.Once
 }
 
 // InitError reports an environment whose runtime did not initialise. Payload
@@ -80,8 +85,14 @@ func Start(ctx context.Context, opts Options, spec Spec) (*Env, error) {
 	}
 	started := time.Now()
 	log := opts.Log.With("env", spec.ID, "function", spec.Function, "version", spec.Version, "isolation", opts.Isolation)
-	e := &Env{spec: spec, out: &tail{max: tailBytes}, log: log}
+	e := &Env{spec: spec, log: log,
+		out: newCapture(opts.Logs, logs.Record{Function: spec.Function, Version: spec.Version, EnvID: spec.ID})}
 	e.api = runtimeapi.New(runtimeapi.Config{Logger: log})
+	e.out.add(logs.TypeInitStart, map[string]any{
+		"initializationType": "on-demand", "phase": "init",
+		"functionName": spec.Function, "functionVersion": spec.Version,
+		"instanceId": spec.ID, "instanceMaxMemory": spec.MemoryMB << 20,
+	})
 	sb, err := opts.Driver.Start(ctx, sandbox.Spec{
 		ID:          spec.ID,
 		Code:        spec.Code,
@@ -89,8 +100,8 @@ func Start(ctx context.Context, opts Options, spec Spec) (*Env, error) {
 		Env:         environment(spec, opts.Driver.CodeDir(spec.Code)),
 		Endpoint:    e.api,
 		EndpointEnv: "AWS_LAMBDA_RUNTIME_API",
-		Stdout:      e.out,
-		Stderr:      e.out,
+		Stdout:      e.out.writer("stdout"),
+		Stderr:      e.out.writer("stderr"),
 		Limits: sandbox.Limits{
 			MemoryMB: spec.MemoryMB, TmpMB: spec.TmpMB, Processes: 1024, OpenFiles: 1024,
 			// CPUMilli is left to the driver: in proportion to memory. The
@@ -116,7 +127,9 @@ func Start(ctx context.Context, opts Options, spec Spec) (*Env, error) {
 			e.Destroy()
 			return nil, fmt.Errorf("limit the environment's CPU: %w", err)
 		}
-		log.Info("environment started", "init", time.Since(started))
+		e.initDuration = time.Since(started)
+		e.endInit("success", "")
+		log.Info("environment started", "init", e.initDuration)
 		return e, nil
 	}
 	var ie *runtimeapi.InitError
@@ -133,9 +146,26 @@ func Start(ctx context.Context, opts Options, spec Spec) (*Env, error) {
 		fail = initError("Runtime.InitError", "Runtime exited during init: "+exitText(sb))
 	}
 	e.Destroy()
+	e.initDuration = time.Since(started)
+	e.endInit("error", fail.ErrorType)
 	fail.Tail = e.out.bytes()
 	return nil, fail
 }
+
+// endInit closes the init's log: its output, and platform.initReport.
+func (e *Env) endInit(status, errorType string) {
+	e.sb.FlushOutput()
+	e.out.end()
+	report := map[string]any{"initializationType": "on-demand", "phase": "init", "status": status,
+		"metrics": map[string]any{"durationMs": millis(e.initDuration)}}
+	if errorType != "" {
+		report["errorType"] = errorType
+	}
+	e.out.add(logs.TypeInitReport, report)
+}
+
+// millis is d in milliseconds with two decimals, as Lambda reports them.
+func millis(d time.Duration) float64 { return math.Round(float64(d.Microseconds())/10) / 100 }
 
 func initError(errorType, message string) *InitError {
 	doc, _ := json.Marshal(map[string]string{"errorType": errorType, "errorMessage": message})
@@ -210,13 +240,59 @@ func (e *Env) Invoke(ctx context.Context, inv runtimeapi.Invocation) (Result, er
 	if e.dead {
 		return Result{}, errors.New("execenv: invoke on a dead environment")
 	}
-	e.out.reset()
+	e.out.begin(inv.RequestID, inv.TenantID)
+	e.out.add(logs.TypeStart, map[string]any{"version": e.spec.Version, "functionArn": inv.FunctionARN})
+	began := time.Now()
+	r, err := e.invoke(ctx, inv)
+	elapsed := time.Since(began)
+	// Everything the program wrote before the outcome is in the pipes now:
+	// deliver it, so it is attributed to this invocation.
+	e.sb.FlushOutput()
+	if e.out.sink != nil && err == nil {
+		e.report(r, elapsed)
+	}
+	r.Tail = e.out.end()
+	return r, err
+}
+
+// report logs platform.runtimeDone and platform.report for an invocation.
+func (e *Env) report(r Result, elapsed time.Duration) {
+	status := "success"
+	switch {
+	case r.ErrorType == "Sandbox.Timedout":
+		status = "timeout"
+	case !r.Healthy:
+		status = "error"
+	case r.ErrorType != "":
+		status = "failure"
+	}
+	done := map[string]any{"status": status, "metrics": map[string]any{"durationMs": millis(elapsed)}}
+	metrics := map[string]any{
+		"durationMs":       millis(elapsed),
+		"billedDurationMs": int64(math.Ceil(float64(elapsed.Microseconds()) / 1000)),
+		"memorySizeMB":     e.spec.MemoryMB,
+		"maxMemoryUsedMB":  (e.sb.Usage().MaxMemoryBytes + (1 << 20) - 1) >> 20,
+	}
+	if !e.invoked {
+		metrics["initDurationMs"] = millis(e.initDuration)
+		e.invoked = true
+	}
+	report := map[string]any{"status": status, "metrics": metrics}
+	if r.ErrorType != "" {
+		done["errorType"] = r.ErrorType
+		report["errorType"] = r.ErrorType
+	}
+	e.out.add(logs.TypeRuntimeDone, done)
+	e.out.add(logs.TypeReport, report)
+}
+
+func (e *Env) invoke(ctx context.Context, inv runtimeapi.Invocation) (Result, error) {
 	ictx, cancel := context.WithDeadline(ctx, inv.Deadline)
 	defer cancel()
 	res, err := e.api.Invoke(ictx, inv)
 	switch {
 	case err == nil:
-		r := Result{Payload: res.Payload, Healthy: true, Tail: e.out.bytes()}
+		r := Result{Payload: res.Payload, Healthy: true}
 		if res.FunctionError {
 			r.ErrorType = res.ErrorType
 			// aws-lambda-go exits after a panic; the pool notices through Done.
@@ -224,7 +300,7 @@ func (e *Env) Invoke(ctx context.Context, inv runtimeapi.Invocation) (Result, er
 		return r, nil
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
 		e.kill()
-		return e.failure(inv.RequestID, "Sandbox.Timedout", "Task timed out after "+seconds(e.spec.Timeout)+" seconds"), nil
+		return failure(inv.RequestID, "Sandbox.Timedout", "Task timed out after "+seconds(e.spec.Timeout)+" seconds"), nil
 	case errors.Is(err, runtimeapi.ErrClosed):
 		// The process exited (or was destroyed) mid-invocation; Lambda
 		// names an exit the memory limit caused Runtime.OutOfMemory.
@@ -234,7 +310,7 @@ func (e *Env) Invoke(ctx context.Context, inv runtimeapi.Invocation) (Result, er
 			errorType = "Runtime.OutOfMemory"
 		}
 		e.kill()
-		return e.failure(inv.RequestID, errorType, "Runtime exited with error: "+text), nil
+		return failure(inv.RequestID, errorType, "Runtime exited with error: "+text), nil
 	default:
 		e.kill()
 		return Result{}, err
@@ -243,12 +319,12 @@ func (e *Env) Invoke(ctx context.Context, inv runtimeapi.Invocation) (Result, er
 
 func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) }
 
-func (e *Env) failure(requestID, errorType, message string) Result {
+func failure(requestID, errorType, message string) Result {
 	doc, _ := json.Marshal(map[string]string{
 		"errorType":    errorType,
 		"errorMessage": "RequestId: " + requestID + " Error: " + message,
 	})
-	return Result{Payload: doc, ErrorType: errorType, Tail: e.out.bytes()}
+	return Result{Payload: doc, ErrorType: errorType}
 }
 
 // kill marks the environment dead and destroys it; called with mu held.
@@ -280,30 +356,3 @@ func (e *Env) destroy() {
 func (e *Env) MaxMemoryBytes() int64 { return e.sb.Usage().MaxMemoryBytes }
 
 // tail keeps the last max bytes written to it.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) reset() {
-	t.mu.Lock()
-	t.buf = t.buf[:0]
-	t.mu.Unlock()
-}
-
-func (t *tail) bytes() []byte {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return append([]byte(nil), t.buf...)
-}

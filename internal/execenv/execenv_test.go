@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bulkhead-dev/bulkhead/internal/logs"
 	"github.com/bulkhead-dev/bulkhead/internal/runtimeapi"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox/linux"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox/process"
@@ -238,5 +239,64 @@ func TestExecEnvOutOfMemory(t *testing.T) {
 	}
 	if res.ErrorType != "Runtime.OutOfMemory" || res.Healthy || !strings.Contains(string(res.Payload), "RequestId: req-oom Error: Runtime exited with error: process killed by signal SIGKILL") {
 		t.Errorf("allocating 512 MiB in 128 MB = %s %s healthy=%v", res.ErrorType, res.Payload, res.Healthy)
+	}
+}
+
+// TestExecEnvLogRecords checks what an invocation logs: the function's lines
+// attributed to its request and tenant, between platform.start and
+// platform.report in Lambda's shape.
+func TestExecEnvLogRecords(t *testing.T) {
+	t.Parallel()
+	sink := &sliceSink{}
+	opts := options(t)
+	opts.Logs = sink
+	env, err := Start(t.Context(), opts, spec("env-logs", handlerCode(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Destroy()
+	for _, req := range []string{"req-a", "req-b"} {
+		res, err := env.Invoke(t.Context(), invocation(req, "blue", `{"action":"log","message":"hello from `+req+`"}`, 2*time.Second))
+		if err != nil || res.ErrorType != "" {
+			t.Fatalf("invoke: %v %s", err, res.Payload)
+		}
+	}
+	var types []string
+	for _, r := range sink.all() {
+		if r.EnvID != "env-logs" || r.Function != "f" {
+			t.Errorf("record %+v: wrong attribution", r)
+		}
+		switch r.Type {
+		case logs.TypeInitStart, logs.TypeInitReport:
+			if r.RequestID != "" || r.Tenant != "" {
+				t.Errorf("init record %+v carries an invocation", r)
+			}
+		case logs.TypeFunction:
+			if r.Message != "hello from "+r.RequestID || r.Tenant != "blue" {
+				t.Errorf("function record %+v: want the line of its own request, tenant blue", r)
+			}
+		default:
+			var doc map[string]any
+			if err := json.Unmarshal([]byte(r.Message), &doc); err != nil {
+				t.Fatalf("%s: %v", r.Type, err)
+			}
+			if doc["requestId"] != r.RequestID || doc["tenantId"] != "blue" || r.Tenant != "blue" {
+				t.Errorf("%s = %s (tenant %q): want requestId and tenantId", r.Type, r.Message, r.Tenant)
+			}
+			if r.Type == logs.TypeReport {
+				m := doc["metrics"].(map[string]any)
+				_, cold := m["initDurationMs"]
+				if m["memorySizeMB"] != float64(128) || m["billedDurationMs"] == nil || cold != (r.RequestID == "req-a") {
+					t.Errorf("report %s: want memorySizeMB 128, billedDurationMs, and initDurationMs on the first invocation only", r.Message)
+				}
+			}
+		}
+		types = append(types, r.Type+" "+r.RequestID)
+	}
+	want := []string{"platform.initStart ", "platform.initReport ",
+		"platform.start req-a", "function req-a", "function req-a", "platform.runtimeDone req-a", "platform.report req-a",
+		"platform.start req-b", "function req-b", "function req-b", "platform.runtimeDone req-b", "platform.report req-b"}
+	if strings.Join(types, "\n") != strings.Join(want, "\n") {
+		t.Errorf("records:\n%s\nwant:\n%s", strings.Join(types, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/bulkhead-dev/bulkhead/internal/logs"
 	"io"
 	"log/slog"
 	"net/http"
@@ -36,15 +37,28 @@ type API struct {
 	invoker  *invoke.Service
 	verifier *sigv4.Verifier
 	health   map[string]string
+	logs     logs.Store
 	log      *slog.Logger
 	mux      *http.ServeMux
 }
 
+// Config is what the API serves.
+type Config struct {
+	Registry *function.Registry
+	Invoker  *invoke.Service
+	Verifier *sigv4.Verifier
+	// Health holds what /healthz reports besides its status (the isolation
+	// in force, say).
+	Health map[string]string
+	// Logs answers log queries; nil: the logs API answers 404.
+	Logs logs.Store
+	Log  *slog.Logger
+}
+
 // New returns the Lambda API over registry. Every request except GET /healthz
-// must be signed with a key verifier accepts. health holds what /healthz
-// reports besides its status (the isolation in force, say).
-func New(registry *function.Registry, invoker *invoke.Service, verifier *sigv4.Verifier, health map[string]string, log *slog.Logger) *API {
-	a := &API{registry: registry, invoker: invoker, verifier: verifier, health: health, log: log}
+// must be signed with a key the verifier accepts.
+func New(c Config) *API {
+	a := &API{registry: c.Registry, invoker: c.Invoker, verifier: c.Verifier, health: c.Health, logs: c.Logs, log: c.Log}
 	a.mux = a.routes()
 	return a
 }

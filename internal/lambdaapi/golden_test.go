@@ -48,7 +48,7 @@ func newTestAPI(t *testing.T) *httptest.Server {
 		Secret: func(id string) (string, bool) {
 			return goldenCreds.SecretAccessKey, id == goldenCreds.AccessKeyID
 		}}
-	srv := httptest.NewServer(New(reg, nil, verifier, nil, log))
+	srv := httptest.NewServer(New(Config{Registry: reg, Verifier: verifier, Log: log}))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -26,6 +26,8 @@ func (a *API) routes() *http.ServeMux {
 	route("PUT "+fn+"/aliases/{alias}", "UpdateAlias", maxControlRequest, a.updateAlias)
 	route("DELETE "+fn+"/aliases/{alias}", "DeleteAlias", maxControlRequest, a.deleteAlias)
 
+	route("GET "+LogsPath, "QueryLogs", maxControlRequest, a.queryLogs)
+
 	// Anything else, once authenticated, is an operation Bulkhead does not have.
 	route("/", "Unknown", maxControlRequest, func(http.ResponseWriter, *http.Request, []byte) error {
 		return errUnknownOperation

@@ -71,6 +71,10 @@ type Config struct {
 	// needs root); or "process", plain child processes with no isolation,
 	// for development only.
 	Isolation string `yaml:"isolation"`
+	// LogRetention is how long function logs are kept; LogRetentionMB
+	// bounds their total size (the oldest go first).
+	LogRetention   time.Duration `yaml:"log-retention"`
+	LogRetentionMB int           `yaml:"log-retention-mb"`
 }
 
 // Isolation levels.
@@ -100,6 +104,8 @@ func DefaultConfig() Config {
 		EventRetryDelay: time.Minute,
 		EventWorkers:    4,
 		Isolation:       IsolationLinux,
+		LogRetention:    7 * 24 * time.Hour,
+		LogRetentionMB:  1024,
 	}
 }
 
@@ -183,6 +189,12 @@ func (c Config) Validate() error {
 	case IsolationLinux, IsolationProcess:
 	default:
 		bad("isolation", "%q is not one of linux, process", c.Isolation)
+	}
+	if c.LogRetention <= 0 {
+		bad("log-retention", "must be positive")
+	}
+	if c.LogRetentionMB < 1 {
+		bad("log-retention-mb", "must be at least 1")
 	}
 	if c.EventWorkers < 1 {
 		bad("event-workers", "must be at least 1")

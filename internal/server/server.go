@@ -18,6 +18,7 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/function"
 	"github.com/bulkhead-dev/bulkhead/internal/invoke"
 	"github.com/bulkhead-dev/bulkhead/internal/lambdaapi"
+	"github.com/bulkhead-dev/bulkhead/internal/logs"
 	"github.com/bulkhead-dev/bulkhead/internal/pool"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox"
 	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
@@ -32,6 +33,8 @@ type Server struct {
 	registry *function.Registry
 	invoker  *invoke.Service
 	driver   sandbox.Driver
+	logs     *logs.Pipeline
+	logStore *sqlite.LogStore
 
 	api, gateway     *http.Server
 	apiLn, gatewayLn net.Listener
@@ -92,7 +95,9 @@ key, set %s and %s before starting.
 		return nil, err
 	}
 	s.driver = driver
-	s.invoker = invoke.New(s.registry, packages, execenv.Options{Driver: driver, Log: log, Isolation: cfg.Isolation}, pool.Config{
+	s.logStore = s.db.Logs() // one, so its writers queue in one line
+	s.logs = logs.NewPipeline(s.logStore, logs.PipelineOptions{Logger: log})
+	s.invoker = invoke.New(s.registry, packages, execenv.Options{Driver: driver, Log: log, Isolation: cfg.Isolation, Logs: s.logs}, pool.Config{
 		MaxConcurrency: cfg.MaxConcurrency,
 		MaxPerFunction: cfg.MaxPerFunction,
 		MaxPerTenant:   cfg.MaxPerTenant,
@@ -113,7 +118,10 @@ key, set %s and %s before starting.
 
 	verifier := &sigv4.Verifier{Service: "lambda", Region: cfg.Region, Secret: key.Secret}
 	s.api = &http.Server{
-		Handler:           lambdaapi.New(s.registry, s.invoker, verifier, map[string]string{"isolation": cfg.Isolation, "sandbox": describe}, log),
+		Handler: lambdaapi.New(lambdaapi.Config{
+			Registry: s.registry, Invoker: s.invoker, Verifier: verifier, Logs: s.logStore, Log: log,
+			Health: map[string]string{"isolation": cfg.Isolation, "sandbox": describe},
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -149,6 +157,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer close(eventsDone)
 		s.invoker.RunEvents(events, invoke.EventOptions{RetryDelay: s.cfg.EventRetryDelay, Workers: s.cfg.EventWorkers, Poll: 50 * time.Millisecond})
 	}()
+	pruneDone := make(chan struct{})
+	go func() {
+		defer close(pruneDone)
+		s.pruneLogs(events)
+	}()
 	s.log.Info("serving", "api", s.APIAddr(), "gateway", s.GatewayAddr(), "data_dir", s.cfg.DataDir)
 
 	var err error
@@ -163,10 +176,32 @@ func (s *Server) Serve(ctx context.Context) error {
 	err = errors.Join(err, s.api.Shutdown(sctx), s.gateway.Shutdown(sctx))
 	stopEvents() // events running now stay queued and run again on the next start
 	<-eventsDone
+	<-pruneDone
 	s.invoker.Pool().Close() // every environment destroyed: nothing is left running
+	s.logs.Close()           // what the environments logged is stored
 	err = errors.Join(err, closeDriver(s.driver), s.db.Close())
 	s.log.Info("stopped")
 	return err
+}
+
+// pruneLogs applies the log retention every minute until ctx is done.
+func (s *Server) pruneLogs(ctx context.Context) {
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		n, err := s.logStore.Prune(ctx, time.Now().Add(-s.cfg.LogRetention), int64(s.cfg.LogRetentionMB)<<20)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.log.Warn("pruning logs failed", "err", err)
+		case n > 0:
+			s.log.Debug("pruned logs", "records", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // closeDriver releases what the driver holds on the host (the Linux
@@ -194,6 +229,9 @@ func (s *Server) close() {
 	}
 	if s.invoker != nil {
 		s.invoker.Pool().Close()
+	}
+	if s.logs != nil {
+		s.logs.Close()
 	}
 	closeDriver(s.driver)
 	if s.db != nil {

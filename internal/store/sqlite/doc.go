@@ -22,6 +22,12 @@
 //
 //	* indexed: CodeInUse and DeleteVersion's reference check are queries.
 //
+// migrations/0002_events.sql holds the Event invocation queue (events.go);
+// migrations/0003_logs.sql the function log (logs.go, LogStore, which passes
+// logstest.StoreConformance): one row per record, an AUTOINCREMENT id so a
+// follower's position survives pruning, indexes for a tenant's records, a
+// request's and retention by time.
+//
 // Key columns are real columns; a version's configuration is a JSON document
 // (config.go) so that it can grow without a migration. Times are Unix
 // milliseconds, read back in UTC. functions.next_version only grows, so a

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -58,6 +59,9 @@ func handle(ctx context.Context, req request) (any, error) {
 		return strings.Repeat("x", req.Bytes), nil
 	case "exit":
 		os.Exit(3)
+	case "log": // Message on stdout, then on stderr, then answer
+		fmt.Println(req.Message)
+		fmt.Fprintln(os.Stderr, req.Message)
 	case "alloc": // touch Bytes of memory, page by page, and keep it
 		hoard = make([]byte, req.Bytes)
 		for i := 0; i < len(hoard); i += 4096 {
