@@ -20,6 +20,7 @@ type CLI struct {
 	Aliases   AliasesCmd   `cmd:"" help:"Manage aliases: names that point at a function version."`
 	Invoke    InvokeCmd    `cmd:"" help:"Invoke a function and print its response."`
 	Logs      LogsCmd      `cmd:"" help:"Show a function's logs, by tenant, request, time and text."`
+	Usage     UsageCmd     `cmd:"" help:"Show metered usage and its cost, per tenant, function and hour."`
 }
 
 // env is what commands need from the process around them.

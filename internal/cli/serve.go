@@ -12,26 +12,29 @@ import (
 // flag left out does not override the config file; the defaults live in
 // server.DefaultConfig and are quoted in the help.
 type ServeCmd struct {
-	Config          string        `help:"Read settings from this YAML file (keys as the flags, e.g. api-addr). Flags win over the file." type:"existingfile" placeholder:"FILE"`
-	DataDir         string        `help:"Directory for the database, code packages and generated admin key (default ${data_dir})." placeholder:"DIR"`
-	APIAddr         string        `name:"api-addr" help:"Address of the Lambda API and /healthz (default 127.0.0.1:9000)." placeholder:"HOST:PORT"`
-	GatewayAddr     string        `help:"Address of the public gateway (default 127.0.0.1:8080)." placeholder:"HOST:PORT"`
-	Region          string        `help:"Region in ARNs and in the signatures the API accepts (default us-east-1)."`
-	AccountID       string        `name:"account-id" help:"12-digit account id in ARNs (default 000000000000)."`
-	LogLevel        string        `help:"Platform log level: debug, info, warn, error (default info)."`
-	ShutdownTimeout time.Duration `help:"How long in-flight requests may take to finish on SIGINT/SIGTERM (default 30s)."`
-	MaxConcurrency  *int          `help:"Concurrent invocations in total (default 1000)."`
-	MaxPerFunction  *int          `help:"Concurrent invocations of one function; 0 for no bound of its own (default 0)."`
-	MaxPerTenant    *int          `help:"Concurrent invocations of one function for one tenant; 0 for no bound (default 0)."`
-	MemoryBudgetMB  *int          `name:"memory-budget-mb" help:"Sum of MemorySize of live environments; idle ones are evicted LRU first (default half of RAM)."`
-	IdleTimeout     time.Duration `help:"How long an unused environment stays warm (default 10m)."`
-	Blanks          *int          `help:"Pre-initialised environments kept per invoked function version for new tenants (default 1)."`
-	EventRetryDelay time.Duration `help:"Wait before an Event invocation's first retry after a function error; the second waits twice as long (default 1m)."`
-	EventWorkers    *int          `help:"Event invocations running at once (default 4)."`
-	Isolation       string        `help:"How environments run: linux (namespaces, cgroups, seccomp, Landlock; needs root) or process (NO isolation: any function can read the server's files and reach every other environment; development only) (default linux)." enum:",linux,process" default:""`
-	LogRetention    time.Duration `help:"How long function logs are kept (default 168h)."`
-	LogRetentionMB  *int          `name:"log-retention-mb" help:"Total size of function logs kept, oldest dropped first (default 1024)."`
-	Examples        string        `help:"Deploy every executable in this directory as a per-tenant function named after it (make run builds examples/ there)." type:"existingdir" placeholder:"DIR"`
+	Config                  string        `help:"Read settings from this YAML file (keys as the flags, e.g. api-addr). Flags win over the file." type:"existingfile" placeholder:"FILE"`
+	DataDir                 string        `help:"Directory for the database, code packages and generated admin key (default ${data_dir})." placeholder:"DIR"`
+	APIAddr                 string        `name:"api-addr" help:"Address of the Lambda API and /healthz (default 127.0.0.1:9000)." placeholder:"HOST:PORT"`
+	GatewayAddr             string        `help:"Address of the public gateway (default 127.0.0.1:8080)." placeholder:"HOST:PORT"`
+	Region                  string        `help:"Region in ARNs and in the signatures the API accepts (default us-east-1)."`
+	AccountID               string        `name:"account-id" help:"12-digit account id in ARNs (default 000000000000)."`
+	LogLevel                string        `help:"Platform log level: debug, info, warn, error (default info)."`
+	ShutdownTimeout         time.Duration `help:"How long in-flight requests may take to finish on SIGINT/SIGTERM (default 30s)."`
+	MaxConcurrency          *int          `help:"Concurrent invocations in total (default 1000)."`
+	MaxPerFunction          *int          `help:"Concurrent invocations of one function; 0 for no bound of its own (default 0)."`
+	MaxPerTenant            *int          `help:"Concurrent invocations of one function for one tenant; 0 for no bound (default 0)."`
+	MemoryBudgetMB          *int          `name:"memory-budget-mb" help:"Sum of MemorySize of live environments; idle ones are evicted LRU first (default half of RAM)."`
+	IdleTimeout             time.Duration `help:"How long an unused environment stays warm (default 10m)."`
+	Blanks                  *int          `help:"Pre-initialised environments kept per invoked function version for new tenants (default 1)."`
+	EventRetryDelay         time.Duration `help:"Wait before an Event invocation's first retry after a function error; the second waits twice as long (default 1m)."`
+	EventWorkers            *int          `help:"Event invocations running at once (default 4)."`
+	Isolation               string        `help:"How environments run: linux (namespaces, cgroups, seccomp, Landlock; needs root) or process (NO isolation: any function can read the server's files and reach every other environment; development only) (default linux)." enum:",linux,process" default:""`
+	LogRetention            time.Duration `help:"How long function logs are kept (default 168h)."`
+	LogRetentionMB          *int          `name:"log-retention-mb" help:"Total size of function logs kept, oldest dropped first (default 1024)."`
+	PricePerMillionRequests *float64      `name:"price-per-million-requests" help:"Price model for bulkhead usage: per million invocations (default 0.20)."`
+	PricePerGBSecond        *float64      `name:"price-per-gb-second" help:"Price per GB-second of billed duration (default 0.0000166667)."`
+	PricePerEnvironment     *float64      `name:"price-per-environment" help:"Price per environment created for a tenant (default 0)."`
+	Examples                string        `help:"Deploy every executable in this directory as a per-tenant function named after it (make run builds examples/ there)." type:"existingdir" placeholder:"DIR"`
 }
 
 // Run starts the server and blocks until the context ends (SIGINT/SIGTERM).
@@ -62,6 +65,15 @@ func (c *ServeCmd) Run(e *env) error {
 		flag  *int
 	}{{&cfg.MaxConcurrency, c.MaxConcurrency}, {&cfg.MaxPerFunction, c.MaxPerFunction}, {&cfg.MaxPerTenant, c.MaxPerTenant},
 		{&cfg.MemoryBudgetMB, c.MemoryBudgetMB}, {&cfg.Blanks, c.Blanks}, {&cfg.LogRetentionMB, c.LogRetentionMB}} {
+		if f.flag != nil {
+			*f.field = *f.flag
+		}
+	}
+
+	for _, f := range []struct {
+		field *float64
+		flag  *float64
+	}{{&cfg.Price.PerMillionRequests, c.PricePerMillionRequests}, {&cfg.Price.PerGBSecond, c.PricePerGBSecond}, {&cfg.Price.PerEnvironment, c.PricePerEnvironment}} {
 		if f.flag != nil {
 			*f.field = *f.flag
 		}

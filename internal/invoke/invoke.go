@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bulkhead-dev/bulkhead/internal/usage"
 	"log/slog"
 	"math"
 	"strconv"
@@ -72,7 +73,25 @@ type Service struct {
 	region   string
 	log      *slog.Logger
 	seq      atomic.Uint64
-	queue    Queue // nil until RunEvents
+	queue    Queue           // nil until RunEvents
+	usage    *usage.Recorder // nil: usage is not metered
+}
+
+// MeterUsage makes every invocation record its usage durably before it is
+// answered. Call it before serving.
+func (s *Service) MeterUsage(r *usage.Recorder) { s.usage = r }
+
+// meter records an invocation's usage; a failure to store it fails the
+// invocation: what is acknowledged is metered. It is logged.
+func (s *Service) meter(ctx context.Context, function string, id tenant.ID, c usage.Counts) error {
+	if s.usage == nil {
+		return nil
+	}
+	err := s.usage.Record(ctx, usage.Key{Tenant: id.String(), Function: function, Hour: time.Now()}, c)
+	if err != nil {
+		s.log.Error("recording usage failed", "function", function, "tenant", id, "err", err)
+	}
+	return err
 }
 
 // New returns the service. Call Pool to get the pool it built, to close it.
@@ -135,7 +154,15 @@ func (s *Service) run(ctx context.Context, req Request, res function.Resolved, i
 	var initErr *execenv.InitError
 	if errors.As(err, &initErr) {
 		log.Info("init failed", "error_type", initErr.ErrorType)
+		if err := s.meter(ctx, res.Function.Name, id, usage.Counts{Invocations: 1, Errors: 1, Environments: 1, ColdStarts: 1, BytesIn: int64(len(req.Payload))}); err != nil {
+			return Response{}, err
+		}
 		return failed(version, initErr.Payload, initErr.Tail, req.LogTail), nil
+	}
+	if errors.Is(err, errdefs.ErrTooManyRequests) {
+		if err := s.meter(ctx, res.Function.Name, id, usage.Counts{Throttles: 1}); err != nil {
+			return Response{}, err
+		}
 	}
 	if err != nil {
 		return Response{}, err
@@ -157,6 +184,24 @@ func (s *Service) run(ctx context.Context, req Request, res function.Resolved, i
 		return Response{}, fmt.Errorf("invoke %s: %w", res.Function.Name, err)
 	}
 	elapsed := time.Since(began)
+	counts := usage.Counts{
+		Invocations: 1,
+		MBMillis:    int64(math.Ceil(float64(elapsed.Microseconds())/1000)) * int64(res.Version.Config.MemorySize),
+		BytesIn:     int64(len(req.Payload)),
+		BytesOut:    int64(len(out.Payload)),
+	}
+	if out.ErrorType != "" {
+		counts.Errors = 1
+	}
+	if lease.Cold || lease.Blank {
+		counts.Environments = 1
+	}
+	if lease.Cold {
+		counts.ColdStarts = 1
+	}
+	if err := s.meter(ctx, res.Function.Name, id, counts); err != nil {
+		return Response{}, err
+	}
 	log.Info("invoked", "request_id", requestID, "cold", lease.Cold, "blank", lease.Blank, "error_type", out.ErrorType, "duration", elapsed)
 	var tail []byte
 	if req.LogTail { // only then: peak memory is a read of the sandbox's accounting

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"github.com/bulkhead-dev/bulkhead/internal/logs"
+	"github.com/bulkhead-dev/bulkhead/internal/usage"
 	"io"
 	"log/slog"
 	"net/http"
@@ -38,6 +39,8 @@ type API struct {
 	verifier *sigv4.Verifier
 	health   map[string]string
 	logs     logs.Store
+	usage    usage.Store
+	price    usage.Price
 	log      *slog.Logger
 	mux      *http.ServeMux
 }
@@ -52,13 +55,17 @@ type Config struct {
 	Health map[string]string
 	// Logs answers log queries; nil: the logs API answers 404.
 	Logs logs.Store
-	Log  *slog.Logger
+	// Usage answers usage queries, costed at Price; nil: 404.
+	Usage usage.Store
+	Price usage.Price
+	Log   *slog.Logger
 }
 
 // New returns the Lambda API over registry. Every request except GET /healthz
 // must be signed with a key the verifier accepts.
 func New(c Config) *API {
-	a := &API{registry: c.Registry, invoker: c.Invoker, verifier: c.Verifier, health: c.Health, logs: c.Logs, log: c.Log}
+	a := &API{registry: c.Registry, invoker: c.Invoker, verifier: c.Verifier, health: c.Health, logs: c.Logs,
+		usage: c.Usage, price: c.Price, log: c.Log}
 	a.mux = a.routes()
 	return a
 }

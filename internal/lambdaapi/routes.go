@@ -27,6 +27,7 @@ func (a *API) routes() *http.ServeMux {
 	route("DELETE "+fn+"/aliases/{alias}", "DeleteAlias", maxControlRequest, a.deleteAlias)
 
 	route("GET "+LogsPath, "QueryLogs", maxControlRequest, a.queryLogs)
+	route("GET "+UsagePath, "QueryUsage", maxControlRequest, a.queryUsage)
 
 	// Anything else, once authenticated, is an operation Bulkhead does not have.
 	route("/", "Unknown", maxControlRequest, func(http.ResponseWriter, *http.Request, []byte) error {

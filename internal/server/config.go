@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"github.com/bulkhead-dev/bulkhead/internal/usage"
 )
 
 // Config is the configuration of `bulkhead serve`. Flags and the config file
@@ -75,6 +77,9 @@ type Config struct {
 	// bounds their total size (the oldest go first).
 	LogRetention   time.Duration `yaml:"log-retention"`
 	LogRetentionMB int           `yaml:"log-retention-mb"`
+	// Price turns metered usage into cost (bulkhead usage). Defaults:
+	// Lambda's x86 list prices, and nothing per environment.
+	Price usage.Price `yaml:"price"`
 }
 
 // Isolation levels.
@@ -106,6 +111,7 @@ func DefaultConfig() Config {
 		Isolation:       IsolationLinux,
 		LogRetention:    7 * 24 * time.Hour,
 		LogRetentionMB:  1024,
+		Price:           usage.Price{PerMillionRequests: 0.20, PerGBSecond: 0.0000166667},
 	}
 }
 
@@ -195,6 +201,9 @@ func (c Config) Validate() error {
 	}
 	if c.LogRetentionMB < 1 {
 		bad("log-retention-mb", "must be at least 1")
+	}
+	if c.Price.PerMillionRequests < 0 || c.Price.PerGBSecond < 0 || c.Price.PerEnvironment < 0 {
+		bad("price", "prices must not be negative")
 	}
 	if c.EventWorkers < 1 {
 		bad("event-workers", "must be at least 1")

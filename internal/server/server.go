@@ -23,6 +23,7 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox"
 	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
 	"github.com/bulkhead-dev/bulkhead/internal/store/sqlite"
+	"github.com/bulkhead-dev/bulkhead/internal/usage"
 )
 
 // Server is a running Bulkhead: listeners bound, state open.
@@ -106,6 +107,7 @@ key, set %s and %s before starting.
 		Blanks:         cfg.Blanks,
 	}, cfg.Region, log)
 	s.registry.OnChange(s.invoker.Pool().Retire)
+	s.invoker.MeterUsage(usage.NewRecorder(s.db.Usage()))
 	if err := s.invoker.AcceptEvents(context.Background(), s.db); err != nil {
 		return nil, fmt.Errorf("event queue: %w", err)
 	}
@@ -120,6 +122,7 @@ key, set %s and %s before starting.
 	s.api = &http.Server{
 		Handler: lambdaapi.New(lambdaapi.Config{
 			Registry: s.registry, Invoker: s.invoker, Verifier: verifier, Logs: s.logStore, Log: log,
+			Usage: s.db.Usage(), Price: cfg.Price,
 			Health: map[string]string{"isolation": cfg.Isolation, "sandbox": describe},
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
