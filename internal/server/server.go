@@ -36,6 +36,7 @@ type Server struct {
 	driver   sandbox.Driver
 	logs     *logs.Pipeline
 	logStore *sqlite.LogStore
+	logDB    *sqlite.Store
 
 	api, gateway     *http.Server
 	apiLn, gatewayLn net.Listener
@@ -96,7 +97,10 @@ key, set %s and %s before starting.
 		return nil, err
 	}
 	s.driver = driver
-	s.logStore = s.db.Logs() // one, so its writers queue in one line
+	if s.logDB, err = sqlite.OpenLogs(filepath.Join(cfg.DataDir, "logs.db")); err != nil {
+		return nil, fmt.Errorf("open log store: %w", err)
+	}
+	s.logStore = s.logDB.Logs() // one, so its writers queue in one line
 	s.logs = logs.NewPipeline(s.logStore, logs.PipelineOptions{Logger: log})
 	s.invoker = invoke.New(s.registry, packages, execenv.Options{Driver: driver, Log: log, Isolation: cfg.Isolation, Logs: s.logs}, pool.Config{
 		MaxConcurrency: cfg.MaxConcurrency,
@@ -107,7 +111,7 @@ key, set %s and %s before starting.
 		Blanks:         cfg.Blanks,
 	}, cfg.Region, log)
 	s.registry.OnChange(s.invoker.Pool().Retire)
-	s.invoker.MeterUsage(usage.NewRecorder(s.db.Usage()))
+	s.invoker.MeterUsage(usage.NewRecorder(s.db.Usage(), cfg.UsageSync, log))
 	if err := s.invoker.AcceptEvents(context.Background(), s.db); err != nil {
 		return nil, fmt.Errorf("event queue: %w", err)
 	}
@@ -182,7 +186,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	<-pruneDone
 	s.invoker.Pool().Close() // every environment destroyed: nothing is left running
 	s.logs.Close()           // what the environments logged is stored
-	err = errors.Join(err, closeDriver(s.driver), s.db.Close())
+	err = errors.Join(err, closeDriver(s.driver), s.logDB.Close(), s.db.Close())
 	s.log.Info("stopped")
 	return err
 }
@@ -235,6 +239,9 @@ func (s *Server) close() {
 	}
 	if s.logs != nil {
 		s.logs.Close()
+	}
+	if s.logDB != nil {
+		s.logDB.Close()
 	}
 	closeDriver(s.driver)
 	if s.db != nil {

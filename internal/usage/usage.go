@@ -8,6 +8,7 @@ package usage
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"sync"
 	"time"
@@ -85,12 +86,16 @@ func (p Price) Cost(c Counts) float64 {
 	return math.Round(cost*1e6) / 1e6
 }
 
-// Recorder writes usage to a Store with group commit: Record returns once
-// the usage is durable; usage recorded while a write is in flight is merged
-// and written together next, so under load one commit serves many
-// invocations.
+// Recorder writes usage to a Store with group commit: usage recorded while
+// a write is in flight is merged and written together next, so under load
+// one commit serves many invocations. A synchronous Recorder's Record
+// returns once the usage is durable; an asynchronous one's at once, and a
+// crash may lose what was still being written (a commit's worth, a
+// millisecond or so).
 type Recorder struct {
 	store Store
+	sync  bool
+	log   *slog.Logger
 
 	mu      sync.Mutex
 	pending map[Key]Counts
@@ -98,13 +103,17 @@ type Recorder struct {
 	writing bool
 }
 
-// NewRecorder returns a Recorder into store.
-func NewRecorder(store Store) *Recorder {
-	return &Recorder{store: store, pending: map[Key]Counts{}}
+// NewRecorder returns a Recorder into store, synchronous or not; log
+// receives the store's errors (nil discards them).
+func NewRecorder(store Store, sync bool, log *slog.Logger) *Recorder {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Recorder{store: store, sync: sync, log: log, pending: map[Key]Counts{}}
 }
 
-// Record adds c to k's usage and returns once it is stored, or with the
-// store's error.
+// Record adds c to k's usage and, if the Recorder is synchronous, returns
+// once it is stored, or with the store's error.
 func (r *Recorder) Record(ctx context.Context, k Key, c Counts) error {
 	k.Hour = Hour(k.Hour)
 	done := make(chan error, 1)
@@ -118,6 +127,9 @@ func (r *Recorder) Record(ctx context.Context, k Key, c Counts) error {
 		go r.write()
 	}
 	r.mu.Unlock()
+	if !r.sync {
+		return nil
+	}
 	select {
 	case err := <-done:
 		return err
@@ -146,8 +158,11 @@ func (r *Recorder) write() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		err := r.store.Add(ctx, rows)
 		cancel()
+		if err != nil {
+			r.log.Error("usage lost: the store refused it", "rows", len(rows), "err", err)
+		}
 		for _, w := range waiting {
-			w <- err
+			w <- err // buffered: an asynchronous Record does not read it
 		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 // openRaw opens a database with the store's settings but no migrations.
 func openRaw(t *testing.T, path string) *sql.DB {
 	t.Helper()
-	db, err := sql.Open("sqlite", dsn(path))
+	db, err := sql.Open("sqlite", dsn(path, syncFull))
 	if err != nil {
 		t.Fatal(err)
 	}

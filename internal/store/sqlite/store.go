@@ -33,8 +33,25 @@ const busyTimeoutMillis = 5000
 
 // Open opens the database at path, creating it if need be, and brings its
 // schema up to date. It refuses a database whose schema a newer binary wrote.
-func Open(path string) (*Store, error) {
-	db, err := sql.Open("sqlite", dsn(path))
+func Open(path string) (*Store, error) { return openWith(path, syncFull) }
+
+// OpenLogs opens a database for the function log only (Logs): the same
+// schema, but synchronous=NORMAL. A commit survives the process being killed
+// (the WAL is in the kernel's page cache); only a power loss may take the
+// last commits. Log records are never acknowledged to anyone, and keeping
+// them out of the main database keeps their batches from holding the write
+// lock that invocations' usage commits wait for, and from an fsync each.
+func OpenLogs(path string) (*Store, error) { return openWith(path, syncNormal) }
+
+// The synchronous levels Open and OpenLogs use, as PRAGMA synchronous
+// reports them.
+const (
+	syncNormal = 1
+	syncFull   = 2
+)
+
+func openWith(path string, synchronous int) (*Store, error) {
+	db, err := sql.Open("sqlite", dsn(path, synchronous))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -42,7 +59,7 @@ func Open(path string) (*Store, error) {
 	// queries each one beyond them opened a new SQLite connection (~0.65 ms,
 	// the schema read again).
 	db.SetMaxIdleConns(8)
-	if err := setUp(context.Background(), db); err != nil {
+	if err := setUp(context.Background(), db, synchronous); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -56,12 +73,16 @@ func Open(path string) (*Store, error) {
 // queue on the lock (up to busy_timeout) instead of failing with SQLITE_BUSY
 // half-way through. Read transactions ask for ReadOnly, which the driver
 // begins DEFERRED.
-func dsn(path string) string {
+func dsn(path string, synchronous int) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMillis))
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
+	if synchronous == syncFull {
+		q.Add("_pragma", "synchronous(FULL)")
+	} else {
+		q.Add("_pragma", "synchronous(NORMAL)")
+	}
 	q.Set("_txlock", "immediate")
 	// A file: URI, so that a '?' or '%' in the path is part of the path.
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
@@ -69,7 +90,7 @@ func dsn(path string) string {
 
 // setUp checks that the settings took (a file system without shared memory
 // would leave the database out of WAL mode) and applies pending migrations.
-func setUp(ctx context.Context, db *sql.DB) error {
+func setUp(ctx context.Context, db *sql.DB, wantSync int) error {
 	var mode string
 	var synchronous, foreignKeys int
 	if err := db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
@@ -81,8 +102,8 @@ func setUp(ctx context.Context, db *sql.DB) error {
 	if err := db.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&foreignKeys); err != nil {
 		return err
 	}
-	if mode != "wal" || synchronous != 2 || foreignKeys != 1 {
-		return fmt.Errorf("settings did not take: journal_mode=%s synchronous=%d foreign_keys=%d, want wal, 2 (FULL), 1", mode, synchronous, foreignKeys)
+	if mode != "wal" || synchronous != wantSync || foreignKeys != 1 {
+		return fmt.Errorf("settings did not take: journal_mode=%s synchronous=%d foreign_keys=%d, want wal, %d, 1", mode, synchronous, foreignKeys, wantSync)
 	}
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 func TestStoreSQLiteUsage(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db")
 	s := open(t, path)
-	rec := usage.NewRecorder(s.Usage())
+	rec := usage.NewRecorder(s.Usage(), true, nil)
 	hour := time.Date(2026, 11, 23, 14, 0, 0, 0, time.UTC)
 	const tenants, each = 20, 25
 	var wg sync.WaitGroup
