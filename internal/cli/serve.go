@@ -31,6 +31,8 @@ type ServeCmd struct {
 	Isolation               string        `help:"How environments run: linux (namespaces, cgroups, seccomp, Landlock; needs root) or process (NO isolation: any function can read the server's files and reach every other environment; development only) (default linux)." enum:",linux,process" default:""`
 	LogRetention            time.Duration `help:"How long function logs are kept (default 168h)."`
 	LogRetentionMB          *int          `name:"log-retention-mb" help:"Total size of function logs kept, oldest dropped first (default 1024)."`
+	MetricsAddr             string        `name:"metrics-addr" help:"Serve Prometheus metrics at http://ADDR/metrics, unauthenticated (default: not served)." placeholder:"HOST:PORT"`
+	MetricsTenant           []string      `name:"metrics-tenant" help:"Give this tenant its own metric series (repeatable); the others are summed as tenant=\"other\"."`
 	UsageSync               *bool         `name:"usage-sync" help:"Make each invocation's usage durable before answering it (default true; false saves ~1 ms per invocation but a crash may lose the last commit's usage)." negatable:""`
 	PricePerMillionRequests *float64      `name:"price-per-million-requests" help:"Price model for bulkhead usage: per million invocations (default 0.20)."`
 	PricePerGBSecond        *float64      `name:"price-per-gb-second" help:"Price per GB-second of billed duration (default 0.0000166667)."`
@@ -57,6 +59,10 @@ func (c *ServeCmd) Run(e *env) error {
 	override(&cfg.Examples, c.Examples)
 	override(&cfg.Isolation, c.Isolation)
 	override(&cfg.LogRetention, c.LogRetention)
+	override(&cfg.MetricsAddr, c.MetricsAddr)
+	if len(c.MetricsTenant) > 0 {
+		cfg.MetricsTenants = c.MetricsTenant
+	}
 	override(&cfg.EventRetryDelay, c.EventRetryDelay)
 	if c.EventWorkers != nil {
 		cfg.EventWorkers = *c.EventWorkers

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/bulkhead-dev/bulkhead/internal/metrics"
 	"github.com/bulkhead-dev/bulkhead/internal/usage"
 	"log/slog"
 	"math"
@@ -73,9 +74,13 @@ type Service struct {
 	region   string
 	log      *slog.Logger
 	seq      atomic.Uint64
-	queue    Queue           // nil until RunEvents
-	usage    *usage.Recorder // nil: usage is not metered
+	queue    Queue             // nil until RunEvents
+	usage    *usage.Recorder   // nil: usage is not metered
+	metrics  *metrics.Registry // nil: no metrics
 }
+
+// CountMetrics makes invocations count in r. Call it before serving.
+func (s *Service) CountMetrics(r *metrics.Registry) { s.metrics = r }
 
 // MeterUsage makes every invocation record its usage durably before it is
 // answered. Call it before serving.
@@ -160,6 +165,9 @@ func (s *Service) run(ctx context.Context, req Request, res function.Resolved, i
 		return failed(version, initErr.Payload, initErr.Tail, req.LogTail), nil
 	}
 	if errors.Is(err, errdefs.ErrTooManyRequests) {
+		if s.metrics != nil {
+			s.metrics.Throttle(res.Function.Name, id.String())
+		}
 		if err := s.meter(ctx, res.Function.Name, id, usage.Counts{Throttles: 1}); err != nil {
 			return Response{}, err
 		}
@@ -201,6 +209,19 @@ func (s *Service) run(ctx context.Context, req Request, res function.Resolved, i
 	}
 	if err := s.meter(ctx, res.Function.Name, id, counts); err != nil {
 		return Response{}, err
+	}
+	if s.metrics != nil {
+		outcome := "success"
+		switch {
+		case !out.Healthy:
+			outcome = "crash"
+		case out.ErrorType != "":
+			outcome = "error"
+		}
+		s.metrics.Invocation(res.Function.Name, id.String(), outcome, elapsed, lease.Cold)
+		if lease.Cold {
+			s.metrics.Init(res.Function.Name, env.InitDuration())
+		}
 	}
 	log.Info("invoked", "request_id", requestID, "cold", lease.Cold, "blank", lease.Blank, "error_type", out.ErrorType, "duration", elapsed)
 	var tail []byte

@@ -77,6 +77,13 @@ type Config struct {
 	// bounds their total size (the oldest go first).
 	LogRetention   time.Duration `yaml:"log-retention"`
 	LogRetentionMB int           `yaml:"log-retention-mb"`
+	// MetricsAddr is where Prometheus metrics are served, unauthenticated,
+	// at /metrics ("" for nowhere). Keep it private: it names functions and
+	// MetricsTenants.
+	MetricsAddr string `yaml:"metrics-addr"`
+	// MetricsTenants get per-tenant series; all other tenants are summed as
+	// tenant="other", so the series stay bounded at any number of tenants.
+	MetricsTenants []string `yaml:"metrics-tenants"`
 	// UsageSync makes each invocation's usage durable before the invocation
 	// is answered, so a crash loses no acknowledged usage; it costs about a
 	// millisecond per invocation at low concurrency (one commit). Off, usage
@@ -161,7 +168,11 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		bad("data-dir", "must not be empty")
 	}
-	for field, addr := range map[string]string{"api-addr": c.APIAddr, "gateway-addr": c.GatewayAddr} {
+	addrs := map[string]string{"api-addr": c.APIAddr, "gateway-addr": c.GatewayAddr}
+	if c.MetricsAddr != "" {
+		addrs["metrics-addr"] = c.MetricsAddr
+	}
+	for field, addr := range addrs {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			bad(field, "%q is not host:port (%v)", addr, err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/invoke"
 	"github.com/bulkhead-dev/bulkhead/internal/lambdaapi"
 	"github.com/bulkhead-dev/bulkhead/internal/logs"
+	"github.com/bulkhead-dev/bulkhead/internal/metrics"
 	"github.com/bulkhead-dev/bulkhead/internal/pool"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox"
 	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
@@ -37,6 +38,10 @@ type Server struct {
 	logs     *logs.Pipeline
 	logStore *sqlite.LogStore
 	logDB    *sqlite.Store
+	metrics  *metrics.Registry
+
+	metricsSrv *http.Server // nil without --metrics-addr
+	metricsLn  net.Listener
 
 	api, gateway     *http.Server
 	apiLn, gatewayLn net.Listener
@@ -112,6 +117,15 @@ key, set %s and %s before starting.
 	}, cfg.Region, log)
 	s.registry.OnChange(s.invoker.Pool().Retire)
 	s.invoker.MeterUsage(usage.NewRecorder(s.db.Usage(), cfg.UsageSync, log))
+	s.metrics = metrics.New(metrics.Options{Tenants: cfg.MetricsTenants})
+	s.invoker.CountMetrics(s.metrics)
+	s.metrics.Gauge("bulkhead_environments", "Live execution environments by state.", "state", func() map[string]float64 {
+		st := s.invoker.Pool().Stats()
+		return map[string]float64{"busy": float64(st.Busy), "idle": float64(st.Idle), "blank": float64(st.Blank)}
+	})
+	s.metrics.Gauge("bulkhead_environment_memory_megabytes", "Sum of MemorySize of live environments (the memory budget's use).", "", func() map[string]float64 {
+		return map[string]float64{"": float64(s.invoker.Pool().Stats().MemoryMB)}
+	})
 	if err := s.invoker.AcceptEvents(context.Background(), s.db); err != nil {
 		return nil, fmt.Errorf("event queue: %w", err)
 	}
@@ -143,6 +157,18 @@ key, set %s and %s before starting.
 	if s.gatewayLn, err = net.Listen("tcp", cfg.GatewayAddr); err != nil {
 		return nil, fmt.Errorf("gateway-addr: %w", err)
 	}
+	if cfg.MetricsAddr != "" {
+		if s.metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("metrics-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+			s.metrics.WriteTo(w)
+		})
+		s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	}
 	return s, nil
 }
 
@@ -155,9 +181,13 @@ func (s *Server) GatewayAddr() string { return s.gatewayLn.Addr().String() }
 // Serve answers requests until ctx is done, then shuts down: listeners close,
 // in-flight requests get ShutdownTimeout to finish, and the store closes.
 func (s *Server) Serve(ctx context.Context) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- serve(s.api, s.apiLn) }()
 	go func() { errc <- serve(s.gateway, s.gatewayLn) }()
+	if s.metricsSrv != nil {
+		go func() { errc <- serve(s.metricsSrv, s.metricsLn) }()
+		s.log.Info("metrics", "addr", "http://"+s.metricsLn.Addr().String()+"/metrics")
+	}
 	events, stopEvents := context.WithCancel(context.Background())
 	eventsDone := make(chan struct{})
 	go func() {
@@ -181,6 +211,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	err = errors.Join(err, s.api.Shutdown(sctx), s.gateway.Shutdown(sctx))
+	if s.metricsSrv != nil {
+		err = errors.Join(err, s.metricsSrv.Shutdown(sctx))
+	}
 	stopEvents() // events running now stay queued and run again on the next start
 	<-eventsDone
 	<-pruneDone
@@ -229,7 +262,7 @@ func serve(srv *http.Server, ln net.Listener) error {
 
 // close releases what New opened when New fails half-way.
 func (s *Server) close() {
-	for _, ln := range []net.Listener{s.apiLn, s.gatewayLn} {
+	for _, ln := range []net.Listener{s.apiLn, s.gatewayLn, s.metricsLn} {
 		if ln != nil {
 			ln.Close()
 		}
