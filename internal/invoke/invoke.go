@@ -48,7 +48,10 @@ type Request struct {
 	Type          string // RequestResponse (or ""), Event, DryRun
 	LogTail       bool
 	ClientContext string // base64, as sent
-	Payload       []byte
+	// TraceHeader and TraceParent are the caller's X-Amzn-Trace-Id and W3C
+	// traceparent, if any: the runtime gets the trace (see traceHeader).
+	TraceHeader, TraceParent string
+	Payload                  []byte
 }
 
 // Response is what the invocation answers.
@@ -186,6 +189,7 @@ func (s *Service) run(ctx context.Context, req Request, res function.Resolved, i
 	out, err := env.Invoke(ctx, runtimeapi.Invocation{
 		RequestID: requestID, FunctionARN: arn, TenantID: id.String(),
 		ClientContext: clientContext, Payload: req.Payload, Deadline: time.Now().Add(timeout),
+		TraceID: traceHeader(req.TraceHeader, req.TraceParent),
 	})
 	lease.Release(err == nil && out.Healthy)
 	if err != nil {

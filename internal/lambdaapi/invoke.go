@@ -16,6 +16,8 @@ func (a *API) invoke(w http.ResponseWriter, r *http.Request, body []byte) error 
 		Qualifier:     r.URL.Query().Get("Qualifier"),
 		Type:          r.Header.Get("X-Amz-Invocation-Type"),
 		ClientContext: r.Header.Get("X-Amz-Client-Context"),
+		TraceHeader:   r.Header.Get("X-Amzn-Trace-Id"),
+		TraceParent:   r.Header.Get("Traceparent"),
 		Payload:       body,
 	}
 	if vs, ok := r.Header["X-Amz-Tenant-Id"]; ok {
