@@ -21,6 +21,7 @@ type CLI struct {
 	Invoke    InvokeCmd    `cmd:"" help:"Invoke a function and print its response."`
 	Logs      LogsCmd      `cmd:"" help:"Show a function's logs, by tenant, request, time and text."`
 	Usage     UsageCmd     `cmd:"" help:"Show metered usage and its cost, per tenant, function and hour."`
+	Audit     AuditCmd     `cmd:"" help:"Show the audit log: every control-plane change, who made it, when and from where."`
 }
 
 // env is what commands need from the process around them.

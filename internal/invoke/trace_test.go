@@ -20,7 +20,7 @@ func TestTraceHeader(t *testing.T) {
 			t.Errorf("traceHeader(%q, %q) = %q, want a new root", bad[0], bad[1], got)
 		}
 	}
-	if traceHeader("", "") == traceHeader("", "") {
-		t.Error("two new roots are the same")
+	if a, b := traceHeader("", ""), traceHeader("", ""); a == b {
+		t.Errorf("two new roots are the same: %s", a)
 	}
 }

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/bulkhead-dev/bulkhead/internal/audit"
 	"github.com/bulkhead-dev/bulkhead/internal/logs"
 	"github.com/bulkhead-dev/bulkhead/internal/usage"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 	"github.com/bulkhead-dev/bulkhead/internal/function"
@@ -41,6 +43,7 @@ type API struct {
 	logs     logs.Store
 	usage    usage.Store
 	price    usage.Price
+	audit    audit.Log
 	log      *slog.Logger
 	mux      *http.ServeMux
 }
@@ -58,6 +61,9 @@ type Config struct {
 	// Usage answers usage queries, costed at Price; nil: 404.
 	Usage usage.Store
 	Price usage.Price
+	// Audit records every control-plane change and refused attempt; nil:
+	// none.
+	Audit audit.Log
 	Log   *slog.Logger
 }
 
@@ -65,13 +71,19 @@ type Config struct {
 // must be signed with a key the verifier accepts.
 func New(c Config) *API {
 	a := &API{registry: c.Registry, invoker: c.Invoker, verifier: c.Verifier, health: c.Health, logs: c.Logs,
-		usage: c.Usage, price: c.Price, log: c.Log}
+		usage: c.Usage, price: c.Price, audit: c.Audit, log: c.Log}
 	a.mux = a.routes()
 	return a
 }
 
 // ServeHTTP implements http.Handler.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// changes reports whether a request is a control-plane change: a mutating
+// method, except invocations, which are the data plane.
+func changes(method, op string) bool {
+	return method != http.MethodGet && method != http.MethodHead && op != "InvokeFunction" && op != "Unknown"
+}
 
 // operation is one API operation's handler. body is the request body, already
 // read within the operation's limit and authenticated.
@@ -88,14 +100,28 @@ func (a *API) op(name string, limit int64, h operation) http.Handler {
 
 		var body []byte
 		var err error
+		var who sigv4.Identity
 		if r.Header.Get("Authorization") == "" {
 			// Refuse anonymous callers before reading a body of up to 70 MB.
 			_, err = a.verifier.Verify(r, nil)
 		} else if body, err = readBody(r, limit, name); err == nil {
-			_, err = a.verifier.Verify(r, body)
+			who, err = a.verifier.Verify(r, body)
 		}
+		authenticated := err == nil
 		if err == nil {
 			err = h(w, r, body)
+		}
+		// Every authenticated attempt at a change is audited, before the
+		// answer: an acknowledged change is never missing from the log.
+		if authenticated && changes(r.Method, name) && a.audit != nil {
+			outcome := "ok"
+			if err != nil {
+				outcome = translate(err).Name
+			}
+			if aerr := a.audit.Append(r.Context(), audit.Entry{Time: time.Now(), RequestID: id, Principal: who.AccessKeyID,
+				Source: r.RemoteAddr, Operation: name, Resource: r.URL.RequestURI(), Outcome: outcome}); aerr != nil {
+				log.Error("audit log append failed", "err", aerr)
+			}
 		}
 		if err != nil {
 			writeError(w, r, log, err)

@@ -28,6 +28,7 @@ func (a *API) routes() *http.ServeMux {
 
 	route("GET "+LogsPath, "QueryLogs", maxControlRequest, a.queryLogs)
 	route("GET "+UsagePath, "QueryUsage", maxControlRequest, a.queryUsage)
+	route("GET "+AuditPath, "QueryAudit", maxControlRequest, a.queryAudit)
 
 	// Anything else, once authenticated, is an operation Bulkhead does not have.
 	route("/", "Unknown", maxControlRequest, func(http.ResponseWriter, *http.Request, []byte) error {

@@ -140,7 +140,7 @@ key, set %s and %s before starting.
 	s.api = &http.Server{
 		Handler: lambdaapi.New(lambdaapi.Config{
 			Registry: s.registry, Invoker: s.invoker, Verifier: verifier, Logs: s.logStore, Log: log,
-			Usage: s.db.Usage(), Price: cfg.Price,
+			Usage: s.db.Usage(), Price: cfg.Price, Audit: s.db.Audit(),
 			Health: map[string]string{"isolation": cfg.Isolation, "sandbox": describe},
 		}),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -93,7 +93,7 @@ func TestStoreSQLiteMigrateFreshAndReopen(t *testing.T) {
 	if len(first) != len(embedded(t)) || first[0].version != 1 {
 		t.Fatalf("a fresh database recorded %v, want versions 1…%d", first, len(embedded(t)))
 	}
-	want := []string{"alias_weights", "aliases", "event_invocations", "functions", "logs", "schema_migrations", "sqlite_sequence", "usage", "versions"}
+	want := []string{"alias_weights", "aliases", "audit", "event_invocations", "functions", "logs", "schema_migrations", "sqlite_sequence", "usage", "versions"}
 	if got := tables(t, db); !slices.Equal(got, want) {
 		t.Errorf("tables = %q, want %q", got, want)
 	}
