@@ -60,6 +60,11 @@ func TestMetricsScrape(t *testing.T) {
 	if cold == nil || inits == nil || envs == nil || len(envs.GetMetric()) != 3 {
 		t.Fatalf("missing families in:\n%s", body)
 	}
+	for _, name := range []string{"bulkhead_event_queue_depth", "bulkhead_evictions", "bulkhead_environment_memory_megabytes", "bulkhead_invocation_duration_seconds"} {
+		if families[name] == nil {
+			t.Errorf("/metrics lacks %s", name)
+		}
+	}
 	if n := inits.GetMetric()[0].GetHistogram().GetSampleCount(); n < 1 {
 		t.Errorf("init duration observations = %d, want at least one", n)
 	}

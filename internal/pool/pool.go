@@ -92,6 +92,7 @@ type Pool struct {
 	busyFn      map[string]int
 	busyTenant  map[fnTenant]int
 	memoryMB    int // live and starting environments
+	evictions   int64
 	refilling   map[Version]bool
 	retiredFrom map[string]uint64 // function → generation below which entries are retired
 	generation  uint64
@@ -241,6 +242,7 @@ func (p *Pool) reserveLocked(memoryMB int) ([]Env, error) {
 		for p.memoryMB+memoryMB > p.cfg.MemoryBudgetMB && p.lru.Len() > 0 {
 			e := p.take(p.lru.Front().Value.(*entry))
 			victims = append(victims, p.drop(e))
+			p.evictions++
 		}
 		if p.memoryMB+memoryMB > p.cfg.MemoryBudgetMB {
 			return victims, &LimitError{ReasonConcurrency, fmt.Sprintf(
@@ -486,6 +488,7 @@ func (p *Pool) Reap() int {
 type Stats struct {
 	Busy, Idle, Blank int
 	MemoryMB          int
+	Evictions         int64 // idle environments evicted for the memory budget, ever
 }
 
 // Stats returns the current counts. It walks no environment list.
@@ -496,7 +499,7 @@ func (p *Pool) Stats() Stats {
 	for _, l := range p.blanks {
 		blank += l.Len()
 	}
-	return Stats{Busy: p.busy, Idle: p.lru.Len() - blank, Blank: blank, MemoryMB: p.memoryMB}
+	return Stats{Busy: p.busy, Idle: p.lru.Len() - blank, Blank: blank, MemoryMB: p.memoryMB, Evictions: p.evictions}
 }
 
 // Close destroys every environment not busy, refuses new acquisitions, makes

@@ -324,6 +324,9 @@ func TestPoolEvictsLeastRecentlyUsedAcrossTenants(t *testing.T) {
 	if !envs[1].destroyed.Load() || envs[0].destroyed.Load() || envs[2].destroyed.Load() {
 		t.Errorf("evicted a=%v b=%v c=%v; want only b", envs[0].destroyed.Load(), envs[1].destroyed.Load(), envs[2].destroyed.Load())
 	}
+	if n := p.Stats().Evictions; n != 1 {
+		t.Errorf("Stats().Evictions = %d, want 1", n)
+	}
 	// All busy and the budget full: refused, nothing evicted.
 	p.Acquire(ctx, key("f", 0, "a"), 128)
 	p.Acquire(ctx, key("f", 0, "c"), 128)

@@ -123,6 +123,16 @@ key, set %s and %s before starting.
 		st := s.invoker.Pool().Stats()
 		return map[string]float64{"busy": float64(st.Busy), "idle": float64(st.Idle), "blank": float64(st.Blank)}
 	})
+	s.metrics.Gauge("bulkhead_evictions", "Idle environments evicted for the memory budget since the server started (a counter read as a gauge).", "", func() map[string]float64 {
+		return map[string]float64{"": float64(s.invoker.Pool().Stats().Evictions)}
+	})
+	s.metrics.Gauge("bulkhead_event_queue_depth", "Event invocations accepted and not yet finished.", "", func() map[string]float64 {
+		n, err := s.db.PendingEvents(context.Background())
+		if err != nil {
+			return nil
+		}
+		return map[string]float64{"": float64(n)}
+	})
 	s.metrics.Gauge("bulkhead_environment_memory_megabytes", "Sum of MemorySize of live environments (the memory budget's use).", "", func() map[string]float64 {
 		return map[string]float64{"": float64(s.invoker.Pool().Stats().MemoryMB)}
 	})

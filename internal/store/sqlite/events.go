@@ -116,3 +116,14 @@ func (s *Store) change(ctx context.Context, id, query string, args ...any) error
 		return nil
 	})
 }
+
+// PendingEvents counts the Event invocations accepted and not yet finished
+// (pending or running): the queue's depth.
+func (s *Store) PendingEvents(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM event_invocations WHERE state IN ('pending', 'running')`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: pending events: %w", err)
+	}
+	return n, nil
+}
