@@ -223,9 +223,23 @@ func (s *server) client() *lambda.Client { return s.clientWith(testAccessKey, te
 // when sign is false) and returns the response with its body read.
 func (s *server) rawRequest(method, path string, body []byte, sign bool, at time.Time) (*http.Response, []byte) {
 	s.t.Helper()
+	return s.request(method, path, body, nil, sign, at)
+}
+
+// signedRequest is rawRequest, signed now, with extra headers (signed too).
+func (s *server) signedRequest(method, path string, body []byte, h http.Header) (*http.Response, []byte) {
+	s.t.Helper()
+	return s.request(method, path, body, h, true, time.Now())
+}
+
+func (s *server) request(method, path string, body []byte, h http.Header, sign bool, at time.Time) (*http.Response, []byte) {
+	s.t.Helper()
 	req, err := http.NewRequest(method, "http://"+s.api+path, bytes.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
+	}
+	for k, vs := range h {
+		req.Header[http.CanonicalHeaderKey(k)] = vs
 	}
 	if len(body) > 0 {
 		req.Header.Set("Content-Type", "application/json")

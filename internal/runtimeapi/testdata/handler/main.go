@@ -32,6 +32,7 @@ type echo struct {
 	Custom      map[string]string `json:"custom"`
 	DeadlineMs  int64             `json:"deadlineMs"`
 	PID         int               `json:"pid"`
+	TraceID     string            `json:"traceId"` // as aws-lambda-go puts it in the context
 }
 
 // brokenReader fails after its first bytes, so aws-lambda-go reports the
@@ -79,7 +80,14 @@ func handle(ctx context.Context, req request) (any, error) {
 		Custom:      lc.ClientContext.Custom,
 		DeadlineMs:  deadline.UnixMilli(),
 		PID:         os.Getpid(),
+		TraceID:     traceID(ctx),
 	}, nil
+}
+
+// traceID is the trace header aws-lambda-go stores in the context.
+func traceID(ctx context.Context) string {
+	id, _ := ctx.Value("x-amzn-trace-id").(string)
+	return id
 }
 
 // hoard keeps what the alloc action allocated alive.
