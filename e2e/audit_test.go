@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -43,14 +42,7 @@ func TestAuditLog(t *testing.T) {
 	}
 	check := func(s *server, when string) {
 		t.Helper()
-		resp, body := s.rawRequest("GET", lambdaapi.AuditPath+"?"+url.Values{"since": {"1h"}}.Encode(), nil, true, time.Now())
-		if resp.StatusCode != 200 {
-			t.Fatalf("%s: GET audit = %d %s", when, resp.StatusCode, body)
-		}
-		var out lambdaapi.AuditOutput
-		if err := json.Unmarshal(body, &out); err != nil {
-			t.Fatal(err)
-		}
+		out := getJSON[lambdaapi.AuditOutput](s, lambdaapi.AuditPath, url.Values{"since": {"1h"}})
 		var got []string
 		for _, e := range out.Entries {
 			got = append(got, e.Operation+" "+e.Resource+" "+e.Outcome)

@@ -16,18 +16,25 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/lambdaapi"
 )
 
-// queryLogs asks the server's log API.
-func (s *server) queryLogs(q url.Values) lambdaapi.QueryLogsOutput {
+// getJSON sends a signed GET of path with query q to one of Bulkhead's own
+// APIs and decodes its 200 answer.
+func getJSON[T any](s *server, path string, q url.Values) T {
 	s.t.Helper()
-	resp, body := s.rawRequest("GET", lambdaapi.LogsPath+"?"+q.Encode(), nil, true, time.Now())
+	resp, body := s.rawRequest("GET", path+"?"+q.Encode(), nil, true, time.Now())
 	if resp.StatusCode != 200 {
-		s.t.Fatalf("GET %s?%s = %d %s", lambdaapi.LogsPath, q.Encode(), resp.StatusCode, body)
+		s.t.Fatalf("GET %s?%s = %d %s", path, q.Encode(), resp.StatusCode, body)
 	}
-	var out lambdaapi.QueryLogsOutput
+	var out T
 	if err := json.Unmarshal(body, &out); err != nil {
 		s.t.Fatal(err)
 	}
 	return out
+}
+
+// queryLogs asks the server's log API.
+func (s *server) queryLogs(q url.Values) lambdaapi.QueryLogsOutput {
+	s.t.Helper()
+	return getJSON[lambdaapi.QueryLogsOutput](s, lambdaapi.LogsPath, q)
 }
 
 // waitLogs polls the log API until cond holds of the records q selects.

@@ -1,13 +1,11 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -18,15 +16,7 @@ import (
 // queryUsage asks the server's usage API.
 func (s *server) queryUsage(q url.Values) lambdaapi.UsageOutput {
 	s.t.Helper()
-	resp, body := s.rawRequest("GET", lambdaapi.UsagePath+"?"+q.Encode(), nil, true, time.Now())
-	if resp.StatusCode != 200 {
-		s.t.Fatalf("GET %s?%s = %d %s", lambdaapi.UsagePath, q.Encode(), resp.StatusCode, body)
-	}
-	var out lambdaapi.UsageOutput
-	if err := json.Unmarshal(body, &out); err != nil {
-		s.t.Fatal(err)
-	}
-	return out
+	return getJSON[lambdaapi.UsageOutput](s, lambdaapi.UsagePath, q)
 }
 
 // TestUsageExact invokes a function concurrently for several tenants, a

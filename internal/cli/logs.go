@@ -64,11 +64,11 @@ func (c *LogsCmd) Run(e *env) error {
 			fmt.Fprintf(e.stdout, "%s %s %s %s %s\n", r.Time.Format(time.RFC3339Nano), strconv.Quote(tenant), req, r.Type, r.Message)
 		}
 		after = out.NextAfter
-		if len(out.Records) == 0 && !c.Follow {
-			return nil
+		if len(out.Records) > 0 {
+			continue // the next page, at once
 		}
-		if len(out.Records) > 0 && !c.Follow {
-			continue // the next page
+		if !c.Follow {
+			return nil
 		}
 		select {
 		case <-e.ctx.Done():

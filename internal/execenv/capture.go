@@ -1,6 +1,7 @@
 package execenv
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -71,7 +72,7 @@ func (c *capture) write(stream string, p []byte) {
 	}
 	line := c.partial[stream]
 	for len(p) > 0 {
-		i := indexNewline(p)
+		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			line = append(line, p...)
 			for len(line) >= maxLine {
@@ -90,15 +91,6 @@ func (c *capture) write(stream string, p []byte) {
 		line = line[:0]
 	}
 	c.partial[stream] = append([]byte(nil), line...)
-}
-
-func indexNewline(p []byte) int {
-	for i, b := range p {
-		if b == '\n' {
-			return i
-		}
-	}
-	return -1
 }
 
 // emit sends one line as a record, within the invocation's budget. c.mu is

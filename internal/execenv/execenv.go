@@ -230,7 +230,16 @@ type Result struct {
 	Healthy bool
 	// Tail is the last 4 KB of the environment's output during the invocation.
 	Tail []byte
+	// Duration is the invocation's, from handing the event to the runtime
+	// to its answer (or failure).
+	Duration time.Duration
 }
+
+// BilledMillis is d in whole milliseconds, rounded up, as Lambda bills.
+func BilledMillis(d time.Duration) int64 { return int64(math.Ceil(float64(d.Microseconds()) / 1000)) }
+
+// MemoryMB is bytes in whole megabytes, rounded up, as REPORT shows them.
+func MemoryMB(bytes int64) int64 { return (bytes + (1 << 20) - 1) >> 20 }
 
 // Invoke runs one invocation, bounded by inv.Deadline. A timeout or a
 // process exit kills the environment (Healthy false).
@@ -244,19 +253,19 @@ func (e *Env) Invoke(ctx context.Context, inv runtimeapi.Invocation) (Result, er
 	e.out.add(logs.TypeStart, map[string]any{"version": e.spec.Version, "functionArn": inv.FunctionARN})
 	began := time.Now()
 	r, err := e.invoke(ctx, inv)
-	elapsed := time.Since(began)
+	r.Duration = time.Since(began)
 	// Everything the program wrote before the outcome is in the pipes now:
 	// deliver it, so it is attributed to this invocation.
 	e.sb.FlushOutput()
 	if e.out.sink != nil && err == nil {
-		e.report(r, elapsed)
+		e.report(r)
 	}
 	r.Tail = e.out.end()
 	return r, err
 }
 
 // report logs platform.runtimeDone and platform.report for an invocation.
-func (e *Env) report(r Result, elapsed time.Duration) {
+func (e *Env) report(r Result) {
 	status := "success"
 	switch {
 	case r.ErrorType == "Sandbox.Timedout":
@@ -266,12 +275,12 @@ func (e *Env) report(r Result, elapsed time.Duration) {
 	case r.ErrorType != "":
 		status = "failure"
 	}
-	done := map[string]any{"status": status, "metrics": map[string]any{"durationMs": millis(elapsed)}}
+	done := map[string]any{"status": status, "metrics": map[string]any{"durationMs": millis(r.Duration)}}
 	metrics := map[string]any{
-		"durationMs":       millis(elapsed),
-		"billedDurationMs": int64(math.Ceil(float64(elapsed.Microseconds()) / 1000)),
+		"durationMs":       millis(r.Duration),
+		"billedDurationMs": BilledMillis(r.Duration),
 		"memorySizeMB":     e.spec.MemoryMB,
-		"maxMemoryUsedMB":  (e.sb.Usage().MaxMemoryBytes + (1 << 20) - 1) >> 20,
+		"maxMemoryUsedMB":  MemoryMB(e.sb.Usage().MaxMemoryBytes),
 	}
 	if !e.invoked {
 		metrics["initDurationMs"] = millis(e.initDuration)

@@ -9,7 +9,6 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/metrics"
 	"github.com/bulkhead-dev/bulkhead/internal/usage"
 	"log/slog"
-	"math"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -185,7 +184,6 @@ func (s *Service) run(ctx context.Context, req Request, res function.Resolved, i
 	if q := qualifierOf(req, res); q != "" {
 		arn = s.registry.ARNs().Qualified(res.Function.Name, q)
 	}
-	began := time.Now()
 	out, err := env.Invoke(ctx, runtimeapi.Invocation{
 		RequestID: requestID, FunctionARN: arn, TenantID: id.String(),
 		ClientContext: clientContext, Payload: req.Payload, Deadline: time.Now().Add(timeout),
@@ -195,10 +193,10 @@ func (s *Service) run(ctx context.Context, req Request, res function.Resolved, i
 	if err != nil {
 		return Response{}, fmt.Errorf("invoke %s: %w", res.Function.Name, err)
 	}
-	elapsed := time.Since(began)
+	elapsed := out.Duration
 	counts := usage.Counts{
 		Invocations: 1,
-		MBMillis:    int64(math.Ceil(float64(elapsed.Microseconds())/1000)) * int64(res.Version.Config.MemorySize),
+		MBMillis:    execenv.BilledMillis(elapsed) * int64(res.Version.Config.MemorySize),
 		BytesIn:     int64(len(req.Payload)),
 		BytesOut:    int64(len(out.Payload)),
 	}
@@ -250,7 +248,7 @@ func textLog(requestID, version string, output []byte, elapsed time.Duration, me
 	log := fmt.Appendf(nil, "START RequestId: %s Version: %s\n", requestID, version)
 	log = append(log, output...)
 	log = fmt.Appendf(log, "END RequestId: %s\nREPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %d ms\tMemory Size: %d MB\tMax Memory Used: %d MB\t\n",
-		requestID, requestID, ms, int64(math.Ceil(ms)), memoryMB, (maxMemory+(1<<20)-1)>>20)
+		requestID, requestID, ms, execenv.BilledMillis(elapsed), memoryMB, execenv.MemoryMB(maxMemory))
 	if len(log) > 4096 {
 		log = log[len(log)-4096:]
 	}

@@ -2,7 +2,6 @@ package lambdaapi
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
@@ -46,17 +45,13 @@ func (a *API) queryAudit(w http.ResponseWriter, r *http.Request, _ []byte) error
 	if err != nil {
 		return err
 	}
-	var after int64
-	if s := v.Get("after"); s != "" {
-		if after, err = strconv.ParseInt(s, 10, 64); err != nil || after < 0 {
-			return errdefs.New(errdefs.ErrInvalidArgument, "after: %q is not an entry ID.", s)
-		}
+	after, err := afterParam(v)
+	if err != nil {
+		return err
 	}
-	limit := 1000
-	if s := v.Get("limit"); s != "" {
-		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > 10000 {
-			return errdefs.New(errdefs.ErrInvalidArgument, "limit: %q is not a number from 1 to 10000.", s)
-		}
+	limit, err := limitParam(v, 1000, 10000)
+	if err != nil {
+		return err
 	}
 	entries, err := a.audit.Entries(r.Context(), from, v.Get("operation"), after, limit)
 	if err != nil {

@@ -2,6 +2,7 @@ package lambdaapi
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -59,17 +60,11 @@ func (a *API) queryLogs(w http.ResponseWriter, r *http.Request, _ []byte) error 
 	if q.Until, err = when(v.Get("until"), "until", now); err != nil {
 		return err
 	}
-	for name, dst := range map[string]*int64{"after": &q.AfterID} {
-		if s := v.Get(name); s != "" {
-			if *dst, err = strconv.ParseInt(s, 10, 64); err != nil || *dst < 0 {
-				return errdefs.New(errdefs.ErrInvalidArgument, "%s: %q is not a record ID.", name, s)
-			}
-		}
+	if q.AfterID, err = afterParam(v); err != nil {
+		return err
 	}
-	if s := v.Get("limit"); s != "" {
-		if q.Limit, err = strconv.Atoi(s); err != nil || q.Limit < 1 || q.Limit > logs.MaxLimit {
-			return errdefs.New(errdefs.ErrInvalidArgument, "limit: %q is not a number from 1 to %d.", s, logs.MaxLimit)
-		}
+	if q.Limit, err = limitParam(v, 0, logs.MaxLimit); err != nil {
+		return err
 	}
 	records, err := a.logs.Query(r.Context(), q)
 	if err != nil {
@@ -85,6 +80,32 @@ func (a *API) queryLogs(w http.ResponseWriter, r *http.Request, _ []byte) error 
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// afterParam parses the after= of a paged query: a record ID, 0 if absent.
+func afterParam(v url.Values) (int64, error) {
+	s := v.Get("after")
+	if s == "" {
+		return 0, nil
+	}
+	after, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || after < 0 {
+		return 0, errdefs.New(errdefs.ErrInvalidArgument, "after: %q is not a record ID.", s)
+	}
+	return after, nil
+}
+
+// limitParam parses limit=, from 1 to max; def if absent.
+func limitParam(v url.Values, def, max int) (int, error) {
+	s := v.Get("limit")
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > max {
+		return 0, errdefs.New(errdefs.ErrInvalidArgument, "limit: %q is not a number from 1 to %d.", s, max)
+	}
+	return n, nil
 }
 
 // when parses a time bound: RFC 3339, or a duration back from now.

@@ -198,6 +198,9 @@ func (r *Registry) WriteTo(w io.Writer) (int64, error) {
 	return int64(n), err
 }
 
+// labelEscaper escapes a label value as the text format requires.
+var labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+
 // labels renders name="value" pairs, escaped as the format requires.
 func labels(kv ...string) string {
 	var b strings.Builder
@@ -207,7 +210,7 @@ func labels(kv ...string) string {
 		}
 		b.WriteString(kv[i])
 		b.WriteString(`="`)
-		b.WriteString(strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`).Replace(kv[i+1]))
+		b.WriteString(labelEscaper.Replace(kv[i+1]))
 		b.WriteByte('"')
 	}
 	return b.String()
