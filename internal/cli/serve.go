@@ -37,6 +37,8 @@ type ServeCmd struct {
 	PricePerMillionRequests *float64      `name:"price-per-million-requests" help:"Price model for bulkhead usage: per million invocations (default 0.20)."`
 	PricePerGBSecond        *float64      `name:"price-per-gb-second" help:"Price per GB-second of billed duration (default 0.0000166667)."`
 	PricePerEnvironment     *float64      `name:"price-per-environment" help:"Price per environment created for a tenant (default 0)."`
+	TraceEndpoint           string        `name:"trace-endpoint" help:"Export OpenTelemetry spans of invocations over OTLP/HTTP to this collector URL, e.g. http://localhost:4318 (default: no tracing)." placeholder:"URL"`
+	TraceSampleRatio        *float64      `name:"trace-sample-ratio" help:"Fraction of new traces recorded; callers' sampling decisions are followed (default 1)."`
 	Examples                string        `help:"Deploy every executable in this directory as a per-tenant function named after it (make run builds examples/ there)." type:"existingdir" placeholder:"DIR"`
 }
 
@@ -60,6 +62,10 @@ func (c *ServeCmd) Run(e *env) error {
 	override(&cfg.Isolation, c.Isolation)
 	override(&cfg.LogRetention, c.LogRetention)
 	override(&cfg.MetricsAddr, c.MetricsAddr)
+	override(&cfg.TraceEndpoint, c.TraceEndpoint)
+	if c.TraceSampleRatio != nil {
+		cfg.TraceSampleRatio = *c.TraceSampleRatio
+	}
 	if len(c.MetricsTenant) > 0 {
 		cfg.MetricsTenants = c.MetricsTenant
 	}

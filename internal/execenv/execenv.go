@@ -363,6 +363,9 @@ func (e *Env) destroy() {
 // InitDuration is how long the environment's init took.
 func (e *Env) InitDuration() time.Duration { return e.initDuration }
 
+// ID returns the environment's id.
+func (e *Env) ID() string { return e.spec.ID }
+
 // MaxMemoryBytes is the environment's peak memory so far, as its sandbox
 // measures it.
 func (e *Env) MaxMemoryBytes() int64 { return e.sb.Usage().MaxMemoryBytes }

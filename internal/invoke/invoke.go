@@ -6,19 +6,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bulkhead-dev/bulkhead/internal/metrics"
-	"github.com/bulkhead-dev/bulkhead/internal/usage"
 	"log/slog"
 	"strconv"
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 	"github.com/bulkhead-dev/bulkhead/internal/execenv"
 	"github.com/bulkhead-dev/bulkhead/internal/function"
+	"github.com/bulkhead-dev/bulkhead/internal/metrics"
 	"github.com/bulkhead-dev/bulkhead/internal/pool"
 	"github.com/bulkhead-dev/bulkhead/internal/runtimeapi"
 	"github.com/bulkhead-dev/bulkhead/internal/tenant"
+	"github.com/bulkhead-dev/bulkhead/internal/usage"
 	"github.com/bulkhead-dev/bulkhead/internal/uuid"
 )
 
@@ -79,6 +84,12 @@ type Service struct {
 	queue    Queue             // nil until RunEvents
 	usage    *usage.Recorder   // nil: usage is not metered
 	metrics  *metrics.Registry // nil: no metrics
+	tracer   trace.Tracer      // a no-op one unless Trace is called
+}
+
+// Trace makes invocations record spans with tp. Call it before serving.
+func (s *Service) Trace(tp trace.TracerProvider) {
+	s.tracer = tp.Tracer("github.com/bulkhead-dev/bulkhead/internal/invoke")
 }
 
 // CountMetrics makes invocations count in r. Call it before serving.
@@ -103,7 +114,8 @@ func (s *Service) meter(ctx context.Context, function string, id tenant.ID, c us
 
 // New returns the service. Call Pool to get the pool it built, to close it.
 func New(registry *function.Registry, packages Packages, env execenv.Options, poolConfig pool.Config, region string, log *slog.Logger) *Service {
-	s := &Service{registry: registry, packages: packages, env: env, region: region, log: log}
+	s := &Service{registry: registry, packages: packages, env: env, region: region, log: log,
+		tracer: noop.NewTracerProvider().Tracer("")}
 	s.pool = pool.New(poolConfig, s.start, log)
 	return s
 }
@@ -112,7 +124,9 @@ func New(registry *function.Registry, packages Packages, env execenv.Options, po
 func (s *Service) Pool() *pool.Pool { return s.pool }
 
 // Invoke runs one invocation.
-func (s *Service) Invoke(ctx context.Context, req Request) (Response, error) {
+func (s *Service) Invoke(ctx context.Context, req Request) (resp Response, err error) {
+	ctx, span := s.startSpan(ctx, req)
+	defer func() { endSpan(span, resp, err) }()
 	switch req.Type {
 	case "", RequestResponse, Event, DryRun:
 	default:
@@ -127,6 +141,10 @@ func (s *Service) Invoke(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
+	span.SetAttributes(
+		attribute.String("faas.invoked_name", res.Function.Name),
+		attribute.String("faas.version", function.VersionString(res.Version.Number)),
+		attribute.String(AttrTenant, id.String()))
 	if len(req.Payload) > 0 && !json.Valid(req.Payload) {
 		var v any
 		detail := json.Unmarshal(req.Payload, &v)
@@ -157,7 +175,12 @@ func (s *Service) run(ctx context.Context, req Request, res function.Resolved, i
 	ctx = tenant.WithID(ctx, id)
 	log := s.log.With("function", res.Function.Name, "version", version, "tenant", id)
 	key := pool.Key{Version: pool.Version{Function: res.Function.Name, Number: res.Version.Number, Revision: res.Version.RevisionID}, Tenant: id}
-	lease, err := s.pool.Acquire(ctx, key, res.Version.Config.MemorySize)
+	admitCtx, admission := s.tracer.Start(ctx, "admission", trace.WithAttributes(attribute.String(AttrTenant, id.String())))
+	lease, err := s.pool.Acquire(admitCtx, key, res.Version.Config.MemorySize)
+	if err == nil {
+		admission.SetAttributes(attribute.Bool("faas.coldstart", lease.Cold), attribute.String("bulkhead.environment.source", source(lease)))
+	}
+	endSpan(admission, Response{}, err)
 	var initErr *execenv.InitError
 	if errors.As(err, &initErr) {
 		log.Info("init failed", "error_type", initErr.ErrorType)
@@ -184,15 +207,25 @@ func (s *Service) run(ctx context.Context, req Request, res function.Resolved, i
 	if q := qualifierOf(req, res); q != "" {
 		arn = s.registry.ARNs().Qualified(res.Function.Name, q)
 	}
-	out, err := env.Invoke(ctx, runtimeapi.Invocation{
+	trace.SpanFromContext(ctx).SetAttributes(attribute.String("faas.invocation_id", requestID))
+	runCtx, runtime := s.tracer.Start(ctx, "runtime", trace.WithAttributes(
+		attribute.String(AttrTenant, id.String()), attribute.String("bulkhead.environment.id", env.ID())))
+	out, err := env.Invoke(runCtx, runtimeapi.Invocation{
 		RequestID: requestID, FunctionARN: arn, TenantID: id.String(),
 		ClientContext: clientContext, Payload: req.Payload, Deadline: time.Now().Add(timeout),
-		TraceID: traceHeader(req.TraceHeader, req.TraceParent),
+		TraceID: runtimeTrace(runtime, req),
 	})
 	lease.Release(err == nil && out.Healthy)
+	if err == nil && out.ErrorType != "" {
+		runtime.SetAttributes(attribute.String("faas.error_type", out.ErrorType))
+		runtime.SetStatus(codes.Error, out.ErrorType)
+	}
+	endSpan(runtime, Response{}, err)
 	if err != nil {
 		return Response{}, fmt.Errorf("invoke %s: %w", res.Function.Name, err)
 	}
+	ctx, respond := s.tracer.Start(ctx, "response", trace.WithAttributes(attribute.String(AttrTenant, id.String())))
+	defer respond.End()
 	elapsed := out.Duration
 	counts := usage.Counts{
 		Invocations: 1,
@@ -312,8 +345,12 @@ func (s *Service) start(ctx context.Context, v pool.Version, memoryMB int) (pool
 		return nil, errdefs.New(errdefs.ErrConflict, "The function was updated during the invocation; retry it.")
 	}
 	c := ver.Config
-	return execenv.Start(ctx, s.env, execenv.Spec{
-		ID:          "env-" + strconv.FormatUint(s.seq.Add(1), 10) + "-" + uuid.New()[:8],
+	envID := "env-" + strconv.FormatUint(s.seq.Add(1), 10) + "-" + uuid.New()[:8]
+	ctx, span := s.tracer.Start(ctx, "environment.start", trace.WithAttributes(
+		attribute.String("faas.name", v.Function), attribute.String("bulkhead.environment.id", envID),
+		attribute.Int("faas.max_memory", memoryMB<<20)))
+	env, err := execenv.Start(ctx, s.env, execenv.Spec{
+		ID:          envID,
 		Function:    v.Function,
 		Version:     function.VersionString(v.Number),
 		Code:        s.packages.Tree(ver.Code.SHA256),
@@ -327,4 +364,9 @@ func (s *Service) start(ctx context.Context, v pool.Version, memoryMB int) (pool
 		LogLevel:    c.Logging.ApplicationLogLevel,
 		LogGroup:    "/aws/lambda/" + v.Function,
 	})
+	endSpan(span, Response{}, err)
+	if err != nil {
+		return nil, err // a nil *Env in a pool.Env would not be nil
+	}
+	return env, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/bulkhead-dev/bulkhead/internal/tracing"
 	"github.com/bulkhead-dev/bulkhead/internal/usage"
 )
 
@@ -90,6 +91,13 @@ type Config struct {
 	// is written in the background and a crash may lose the last commit's
 	// worth.
 	UsageSync bool `yaml:"usage-sync"`
+	// TraceEndpoint is an OpenTelemetry collector's OTLP/HTTP URL (e.g.
+	// http://localhost:4318) that invocation spans are exported to; empty
+	// (the default) records no spans.
+	TraceEndpoint string `yaml:"trace-endpoint"`
+	// TraceSampleRatio is the fraction of new traces recorded; a caller's
+	// traceparent or X-Amzn-Trace-Id sampling decision is followed.
+	TraceSampleRatio float64 `yaml:"trace-sample-ratio"`
 	// Price turns metered usage into cost (bulkhead usage). Defaults:
 	// Lambda's x86 list prices, and nothing per environment.
 	Price usage.Price `yaml:"price"`
@@ -108,24 +116,25 @@ const DefaultAccountID = "000000000000"
 // and no file.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:         DefaultDataDir(),
-		APIAddr:         "127.0.0.1:9000",
-		GatewayAddr:     "127.0.0.1:8080",
-		Region:          "us-east-1",
-		AccountID:       DefaultAccountID,
-		LogLevel:        "info",
-		ShutdownTimeout: 30 * time.Second,
-		MaxConcurrency:  1000,
-		MemoryBudgetMB:  defaultMemoryBudgetMB(),
-		IdleTimeout:     10 * time.Minute,
-		Blanks:          1,
-		EventRetryDelay: time.Minute,
-		EventWorkers:    4,
-		Isolation:       IsolationLinux,
-		LogRetention:    7 * 24 * time.Hour,
-		LogRetentionMB:  1024,
-		UsageSync:       true,
-		Price:           usage.Price{PerMillionRequests: 0.20, PerGBSecond: 0.0000166667},
+		DataDir:          DefaultDataDir(),
+		APIAddr:          "127.0.0.1:9000",
+		GatewayAddr:      "127.0.0.1:8080",
+		Region:           "us-east-1",
+		AccountID:        DefaultAccountID,
+		LogLevel:         "info",
+		ShutdownTimeout:  30 * time.Second,
+		MaxConcurrency:   1000,
+		MemoryBudgetMB:   defaultMemoryBudgetMB(),
+		IdleTimeout:      10 * time.Minute,
+		Blanks:           1,
+		EventRetryDelay:  time.Minute,
+		EventWorkers:     4,
+		Isolation:        IsolationLinux,
+		LogRetention:     7 * 24 * time.Hour,
+		LogRetentionMB:   1024,
+		UsageSync:        true,
+		TraceSampleRatio: 1,
+		Price:            usage.Price{PerMillionRequests: 0.20, PerGBSecond: 0.0000166667},
 	}
 }
 
@@ -225,6 +234,14 @@ func (c Config) Validate() error {
 	}
 	if c.EventWorkers < 1 {
 		bad("event-workers", "must be at least 1")
+	}
+	if c.TraceEndpoint != "" {
+		if _, err := tracing.ParseEndpoint(c.TraceEndpoint); err != nil {
+			bad("trace-endpoint", "%q is not an http:// or https:// URL", c.TraceEndpoint)
+		}
+	}
+	if c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1 {
+		bad("trace-sample-ratio", "%v is not between 0 and 1", c.TraceSampleRatio)
 	}
 	return errors.Join(errs...)
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/bulkhead-dev/bulkhead/internal/adminkey"
@@ -24,6 +25,7 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox"
 	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
 	"github.com/bulkhead-dev/bulkhead/internal/store/sqlite"
+	"github.com/bulkhead-dev/bulkhead/internal/tracing"
 	"github.com/bulkhead-dev/bulkhead/internal/usage"
 )
 
@@ -39,6 +41,7 @@ type Server struct {
 	logStore *sqlite.LogStore
 	logDB    *sqlite.Store
 	metrics  *metrics.Registry
+	tracing  *tracing.Provider
 
 	metricsSrv *http.Server // nil without --metrics-addr
 	metricsLn  net.Listener
@@ -119,6 +122,10 @@ key, set %s and %s before starting.
 	s.invoker.MeterUsage(usage.NewRecorder(s.db.Usage(), cfg.UsageSync, log))
 	s.metrics = metrics.New(metrics.Options{Tenants: cfg.MetricsTenants})
 	s.invoker.CountMetrics(s.metrics)
+	if s.tracing, err = tracing.New(tracing.Config{Endpoint: cfg.TraceEndpoint, SampleRatio: cfg.TraceSampleRatio, ServiceName: "bulkhead", Version: version(), Log: log}); err != nil {
+		return nil, err
+	}
+	s.invoker.Trace(s.tracing)
 	s.metrics.Gauge("bulkhead_environments", "Live execution environments by state.", "state", func() map[string]float64 {
 		st := s.invoker.Pool().Stats()
 		return map[string]float64{"busy": float64(st.Busy), "idle": float64(st.Idle), "blank": float64(st.Blank)}
@@ -209,6 +216,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		defer close(pruneDone)
 		s.pruneLogs(events)
 	}()
+	if s.tracing.Enabled() {
+		s.log.Info("tracing", "endpoint", s.cfg.TraceEndpoint, "sample_ratio", s.cfg.TraceSampleRatio)
+	}
 	s.log.Info("serving", "api", s.APIAddr(), "gateway", s.GatewayAddr(), "data_dir", s.cfg.DataDir)
 
 	var err error
@@ -229,7 +239,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	<-pruneDone
 	s.invoker.Pool().Close() // every environment destroyed: nothing is left running
 	s.logs.Close()           // what the environments logged is stored
-	err = errors.Join(err, closeDriver(s.driver), s.logDB.Close(), s.db.Close())
+	err = errors.Join(err, s.tracing.Shutdown(sctx), closeDriver(s.driver), s.logDB.Close(), s.db.Close())
 	s.log.Info("stopped")
 	return err
 }
@@ -283,6 +293,9 @@ func (s *Server) close() {
 	if s.logs != nil {
 		s.logs.Close()
 	}
+	if s.tracing != nil {
+		s.tracing.Shutdown(context.Background())
+	}
 	if s.logDB != nil {
 		s.logDB.Close()
 	}
@@ -299,4 +312,12 @@ func gatewayNotFound(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("x-amzn-ErrorType", "NotFoundException")
 	w.WriteHeader(http.StatusNotFound)
 	_, _ = io.WriteString(w, `{"message":"Not Found"}`+"\n")
+}
+
+// version is the server's module version ("(devel)" for a source build).
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		return bi.Main.Version
+	}
+	return "(devel)"
 }
