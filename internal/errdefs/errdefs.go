@@ -42,6 +42,9 @@ var (
 	ErrTooLarge = errors.New("too large")
 	// ErrUnavailable: the service cannot take the request now (shutting down).
 	ErrUnavailable = errors.New("unavailable")
+	// ErrForbidden: the caller is known but may not do this (a suspended
+	// tenant, an unregistered one where registration is required).
+	ErrForbidden = errors.New("forbidden")
 	// ErrTooManyRequests: a concurrency or rate limit refuses the request. An
 	// error of this kind may say which limit with a Reason() string method.
 	ErrTooManyRequests = errors.New("too many requests")

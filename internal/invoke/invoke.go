@@ -85,7 +85,13 @@ type Service struct {
 	usage    *usage.Recorder   // nil: usage is not metered
 	metrics  *metrics.Registry // nil: no metrics
 	tracer   trace.Tracer      // a no-op one unless Trace is called
+	admit    func(tenant.ID) error
 }
+
+// AdmitTenants makes every invocation of a tenant ask check first (a
+// suspended or unregistered tenant is refused, with ErrForbidden). Call it
+// before serving.
+func (s *Service) AdmitTenants(check func(tenant.ID) error) { s.admit = check }
 
 // Trace makes invocations record spans with tp. Call it before serving.
 func (s *Service) Trace(tp trace.TracerProvider) {
@@ -140,6 +146,11 @@ func (s *Service) Invoke(ctx context.Context, req Request) (resp Response, err e
 	id, err := tenancy(res.Function, req.Tenant)
 	if err != nil {
 		return Response{}, err
+	}
+	if s.admit != nil && !id.IsNone() {
+		if err := s.admit(id); err != nil {
+			return Response{}, err
+		}
 	}
 	span.SetAttributes(
 		attribute.String("faas.invoked_name", res.Function.Name),

@@ -4,17 +4,19 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/bulkhead-dev/bulkhead/internal/audit"
-	"github.com/bulkhead-dev/bulkhead/internal/logs"
-	"github.com/bulkhead-dev/bulkhead/internal/usage"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/bulkhead-dev/bulkhead/internal/audit"
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 	"github.com/bulkhead-dev/bulkhead/internal/function"
+	"github.com/bulkhead-dev/bulkhead/internal/gateway"
+	"github.com/bulkhead-dev/bulkhead/internal/logs"
+	"github.com/bulkhead-dev/bulkhead/internal/tenant"
+	"github.com/bulkhead-dev/bulkhead/internal/usage"
 	"github.com/bulkhead-dev/bulkhead/internal/invoke"
 	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
 	"github.com/bulkhead-dev/bulkhead/internal/uuid"
@@ -44,6 +46,8 @@ type API struct {
 	usage    usage.Store
 	price    usage.Price
 	audit    audit.Log
+	gateway  *gateway.Gateway
+	tenants  *tenant.Registry
 	log      *slog.Logger
 	mux      *http.ServeMux
 }
@@ -64,14 +68,17 @@ type Config struct {
 	// Audit records every control-plane change and refused attempt; nil:
 	// none.
 	Audit audit.Log
-	Log   *slog.Logger
+	// Gateway and Tenants serve the tenant and gateway admin API; nil: 404.
+	Gateway *gateway.Gateway
+	Tenants *tenant.Registry
+	Log     *slog.Logger
 }
 
 // New returns the Lambda API over registry. Every request except GET /healthz
 // must be signed with a key the verifier accepts.
 func New(c Config) *API {
 	a := &API{registry: c.Registry, invoker: c.Invoker, verifier: c.Verifier, health: c.Health, logs: c.Logs,
-		usage: c.Usage, price: c.Price, audit: c.Audit, log: c.Log}
+		usage: c.Usage, price: c.Price, audit: c.Audit, gateway: c.Gateway, tenants: c.Tenants, log: c.Log}
 	a.mux = a.routes()
 	return a
 }

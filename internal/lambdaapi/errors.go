@@ -41,6 +41,7 @@ var exceptions = []struct {
 	// modelled RequestTooLargeException (spec/lambda.md §1.3).
 	{errdefs.ErrTooLarge, exception{Name: "RequestEntityTooLargeException", Status: 413, UpperMessage: true}},
 	{errdefs.ErrTooManyRequests, exception{Name: "TooManyRequestsException", Status: 429}},
+	{errdefs.ErrForbidden, exception{Name: "AccessDeniedException", Status: 403}},
 	{errdefs.ErrUnavailable, exception{Name: "ServiceException", Status: 503, Service: true, UpperMessage: true, Default: "The service is shutting down; retry the request."}},
 	{errUnknownOperation, exception{Name: "UnknownOperationException", Status: 404, Default: "Unknown operation"}},
 	{errUnsupportedMediaType, exception{Name: "UnsupportedMediaTypeException", Status: 415}},

@@ -35,7 +35,7 @@ func TestLambdaAPIErrorTableDecodesInSDK(t *testing.T) {
 	unmodelled := map[string]bool{
 		"ValidationException": true, "RequestEntityTooLargeException": true, "UnknownOperationException": true,
 		"MissingAuthenticationTokenException": true, "IncompleteSignatureException": true,
-		"UnrecognizedClientException": true, "InvalidSignatureException": true,
+		"UnrecognizedClientException": true, "InvalidSignatureException": true, "AccessDeniedException": true,
 	}
 	for _, row := range exceptions {
 		t.Run(row.Name+"/"+row.kind.Error(), func(t *testing.T) {

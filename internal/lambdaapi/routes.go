@@ -1,6 +1,10 @@
 package lambdaapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/bulkhead-dev/bulkhead/internal/tenant"
+)
 
 // routes is every route of the Lambda API, on one screen.
 func (a *API) routes() *http.ServeMux {
@@ -29,6 +33,32 @@ func (a *API) routes() *http.ServeMux {
 	route("GET "+LogsPath, "QueryLogs", maxControlRequest, a.queryLogs)
 	route("GET "+UsagePath, "QueryUsage", maxControlRequest, a.queryUsage)
 	route("GET "+AuditPath, "QueryAudit", maxControlRequest, a.queryAudit)
+
+	const fd = FrontdoorPath
+	route("POST "+fd+"/tenants", "CreateTenant", maxControlRequest, a.createTenant)
+	route("GET "+fd+"/tenants", "ListTenants", maxControlRequest, a.listTenants)
+	route("GET "+fd+"/tenants/{tenant}", "GetTenant", maxControlRequest, a.getTenant)
+	route("PATCH "+fd+"/tenants/{tenant}", "UpdateTenant", maxControlRequest, a.updateTenant)
+	route("DELETE "+fd+"/tenants/{tenant}", "DeleteTenant", maxControlRequest, a.deleteTenant)
+	route("POST "+fd+"/tenants/{tenant}/suspend", "SuspendTenant", maxControlRequest, a.setTenantStatus(tenant.Suspended))
+	route("POST "+fd+"/tenants/{tenant}/resume", "ResumeTenant", maxControlRequest, a.setTenantStatus(tenant.Active))
+	route("POST "+fd+"/tenants/{tenant}/drain", "DrainTenant", maxControlRequest, a.drainTenant)
+	route("GET "+fd+"/tenants/{tenant}/quota", "GetTenantQuota", maxControlRequest, a.tenantQuota)
+	route("POST "+fd+"/plans", "CreateUsagePlan", maxControlRequest, a.putPlan(true))
+	route("GET "+fd+"/plans", "ListUsagePlans", maxControlRequest, a.listPlans)
+	route("GET "+fd+"/plans/{name}", "GetUsagePlan", maxControlRequest, a.getPlan)
+	route("PUT "+fd+"/plans/{name}", "UpdateUsagePlan", maxControlRequest, a.putPlan(false))
+	route("DELETE "+fd+"/plans/{name}", "DeleteUsagePlan", maxControlRequest, a.deletePlan)
+	route("POST "+fd+"/keys", "CreateApiKey", maxControlRequest, a.createKey)
+	route("GET "+fd+"/keys", "ListApiKeys", maxControlRequest, a.listKeys)
+	route("DELETE "+fd+"/keys/{id}", "RevokeApiKey", maxControlRequest, a.revokeKey)
+	route("POST "+fd+"/authorizers", "CreateAuthorizer", maxControlRequest, a.putAuthorizer(true))
+	route("GET "+fd+"/authorizers", "ListAuthorizers", maxControlRequest, a.listAuthorizers)
+	route("PUT "+fd+"/authorizers/{name}", "UpdateAuthorizer", maxControlRequest, a.putAuthorizer(false))
+	route("DELETE "+fd+"/authorizers/{name}", "DeleteAuthorizer", maxControlRequest, a.deleteAuthorizer)
+	route("POST "+fd+"/routes", "CreateRoute", maxControlRequest, a.createRoute)
+	route("GET "+fd+"/routes", "ListRoutes", maxControlRequest, a.listRoutes)
+	route("DELETE "+fd+"/routes/{id}", "DeleteRoute", maxControlRequest, a.deleteRoute)
 
 	// Anything else, once authenticated, is an operation Bulkhead does not have.
 	route("/", "Unknown", maxControlRequest, func(http.ResponseWriter, *http.Request, []byte) error {

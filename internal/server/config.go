@@ -91,6 +91,10 @@ type Config struct {
 	// is written in the background and a crash may lose the last commit's
 	// worth.
 	UsageSync bool `yaml:"usage-sync"`
+	// RequireRegisteredTenants refuses invocations (on the Lambda API as on
+	// the gateway) of tenants not in the tenant registry. Off by default, as
+	// Lambda needs no registration; a suspended tenant is refused either way.
+	RequireRegisteredTenants bool `yaml:"require-registered-tenants"`
 	// TraceEndpoint is an OpenTelemetry collector's OTLP/HTTP URL (e.g.
 	// http://localhost:4318) that invocation spans are exported to; empty
 	// (the default) records no spans.

@@ -17,6 +17,7 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/artifact"
 	"github.com/bulkhead-dev/bulkhead/internal/execenv"
 	"github.com/bulkhead-dev/bulkhead/internal/function"
+	"github.com/bulkhead-dev/bulkhead/internal/gateway"
 	"github.com/bulkhead-dev/bulkhead/internal/invoke"
 	"github.com/bulkhead-dev/bulkhead/internal/lambdaapi"
 	"github.com/bulkhead-dev/bulkhead/internal/logs"
@@ -25,6 +26,7 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox"
 	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
 	"github.com/bulkhead-dev/bulkhead/internal/store/sqlite"
+	"github.com/bulkhead-dev/bulkhead/internal/tenant"
 	"github.com/bulkhead-dev/bulkhead/internal/tracing"
 	"github.com/bulkhead-dev/bulkhead/internal/usage"
 )
@@ -42,6 +44,8 @@ type Server struct {
 	logDB    *sqlite.Store
 	metrics  *metrics.Registry
 	tracing  *tracing.Provider
+	tenants  *tenant.Registry
+	front    *gateway.Gateway
 
 	metricsSrv *http.Server // nil without --metrics-addr
 	metricsLn  net.Listener
@@ -153,18 +157,23 @@ key, set %s and %s before starting.
 		}
 	}
 
+	if err := s.openGateway(cfg, log); err != nil {
+		return nil, err
+	}
+
 	verifier := &sigv4.Verifier{Service: "lambda", Region: cfg.Region, Secret: key.Secret}
 	s.api = &http.Server{
 		Handler: lambdaapi.New(lambdaapi.Config{
 			Registry: s.registry, Invoker: s.invoker, Verifier: verifier, Logs: s.logStore, Log: log,
 			Usage: s.db.Usage(), Price: cfg.Price, Audit: s.db.Audit(),
-			Health: map[string]string{"isolation": cfg.Isolation, "sandbox": describe},
+			Health:  map[string]string{"isolation": cfg.Isolation, "sandbox": describe},
+			Gateway: s.front, Tenants: s.tenants,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	s.gateway = &http.Server{
-		Handler:           http.HandlerFunc(gatewayNotFound),
+		Handler:           s.front,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -237,6 +246,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	stopEvents() // events running now stay queued and run again on the next start
 	<-eventsDone
 	<-pruneDone
+	s.front.Close()
 	s.invoker.Pool().Close() // every environment destroyed: nothing is left running
 	s.logs.Close()           // what the environments logged is stored
 	err = errors.Join(err, s.tracing.Shutdown(sctx), closeDriver(s.driver), s.logDB.Close(), s.db.Close())
@@ -287,6 +297,9 @@ func (s *Server) close() {
 			ln.Close()
 		}
 	}
+	if s.front != nil {
+		s.front.Close()
+	}
 	if s.invoker != nil {
 		s.invoker.Pool().Close()
 	}
@@ -303,15 +316,6 @@ func (s *Server) close() {
 	if s.db != nil {
 		s.db.Close()
 	}
-}
-
-// gatewayNotFound answers every gateway request until routes exist, in API
-// Gateway's shape for an unknown route.
-func gatewayNotFound(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("x-amzn-ErrorType", "NotFoundException")
-	w.WriteHeader(http.StatusNotFound)
-	_, _ = io.WriteString(w, `{"message":"Not Found"}`+"\n")
 }
 
 // version is the server's module version ("(devel)" for a source build).

@@ -266,3 +266,9 @@ var (
 	minNanos = time.Unix(0, math.MinInt64)
 	maxNanos = time.Unix(0, math.MaxInt64)
 )
+
+// DeleteTenant deletes every record of a tenant (a deleted tenant's, on
+// request), in chunks, and returns how many it deleted.
+func (l *LogStore) DeleteTenant(ctx context.Context, tenant string) (int64, error) {
+	return l.deleteChunks(ctx, `SELECT id FROM logs WHERE tenant = $1`, tenant)
+}

@@ -97,18 +97,18 @@ func TestLogStoreSQLiteQueryPlans(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := plan(t, s, query, args...); got != c.want {
+			if got := queryPlan(t, s, query, args...); got != c.want {
 				t.Errorf("plan %q, want %q", got, c.want)
 			}
 		})
 	}
-	if got, want := plan(t, s, `SELECT id FROM logs WHERE time < $1 LIMIT $2`, 0, 1), "SEARCH logs USING COVERING INDEX logs_by_time (time<?)"; got != want {
+	if got, want := queryPlan(t, s, `SELECT id FROM logs WHERE time < $1 LIMIT $2`, 0, 1), "SEARCH logs USING COVERING INDEX logs_by_time (time<?)"; got != want {
 		t.Errorf("prune by age: plan %q, want %q", got, want)
 	}
 }
 
-// plan returns the query plan of query, its steps joined by "; ".
-func plan(t *testing.T, s *Store, query string, args ...any) string {
+// queryPlan returns the query plan of query, its steps joined by "; ".
+func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
 	t.Helper()
 	rows, err := s.db.QueryContext(t.Context(), `EXPLAIN QUERY PLAN `+query, args...)
 	if err != nil {

@@ -90,3 +90,12 @@ func (u *UsageStore) Query(ctx context.Context, f usage.Filter) ([]usage.Row, er
 	}
 	return rows, rs.Err()
 }
+
+// DeleteTenant deletes a tenant's usage rows and returns how many.
+func (u *UsageStore) DeleteTenant(ctx context.Context, tenant string) (int64, error) {
+	res, err := u.db.db.ExecContext(ctx, `DELETE FROM usage WHERE tenant = ?`, tenant)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: usage: %w", err)
+	}
+	return res.RowsAffected()
+}
