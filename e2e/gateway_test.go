@@ -306,6 +306,21 @@ func TestGatewayTenantComesFromVerifiedIdentity(t *testing.T) {
 		wantRefusal(t, resp, body, 403, "Forbidden", "trusted route with an invalid tenant")
 	})
 
+	t.Run("IntegrationAnswers", func(t *testing.T) {
+		s.admin(t, "POST", "/routes", map[string]any{"method": "POST", "path": "/slow", "function": "pets", "auth": "api_key", "timeoutSeconds": 1}, 201)
+		key := map[string]string{"x-api-key": keys["green"]}
+		resp, body := s.call(t, "GET", "/pets/1?status=418", key, "")
+		want(t, resp, body, 418, "a handler's status code")
+		resp, body = s.call(t, "GET", "/pets/1?fail=yes", key, "")
+		wantRefusal(t, resp, body, 502, `"Internal server error"`, "a handler's error")
+		resp, body = s.call(t, "POST", "/slow?sleep=3000", key, "")
+		wantRefusal(t, resp, body, 504, `{"message":"Endpoint request timed out"}`, "past the route's timeout")
+		resp, body = s.call(t, "POST", "/slow", key, strings.Repeat("x", 10<<20+1))
+		wantRefusal(t, resp, body, 413, "", "a body over 10 MB")
+		resp, body = s.call(t, "POST", "/slow", key, strings.Repeat("x", 7<<20))
+		wantRefusal(t, resp, body, 413, "", "a body over the function's 6 MB")
+	})
+
 	t.Run("RevokedKeyAndSuspendedTenant", func(t *testing.T) {
 		s.admin(t, "DELETE", "/keys/"+keys["green-id"], nil, 204)
 		resp, body := s.call(t, "GET", "/pets/1", map[string]string{"x-api-key": keys["green"]}, "")

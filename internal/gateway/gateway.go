@@ -33,6 +33,10 @@ import (
 // 10 MB payload limit. (A function's own limit, 6 MB, applies after.)
 const MaxBody = 10 << 20
 
+// maxEvent is Lambda's synchronous payload limit, 6 MB, which the event
+// (the body with the request around it) must fit.
+const maxEvent = 6291456
+
 // Invoker runs invocations; satisfied by *invoke.Service.
 type Invoker interface {
 	Invoke(ctx context.Context, req invoke.Request) (invoke.Response, error)
@@ -151,6 +155,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	payload, err := json.Marshal(event)
 	if err != nil {
 		fail(apigw.IntegrationFailure, "event encoding", "err", err)
+		return
+	}
+	if len(payload) > maxEvent {
+		fail(apigw.RequestTooLarge, "event over the function's 6 MB payload limit", "bytes", len(payload))
 		return
 	}
 	req := invoke.Request{Function: route.Function, Qualifier: route.Qualifier, Payload: payload,

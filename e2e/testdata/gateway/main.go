@@ -54,6 +54,12 @@ func v2(ctx context.Context, req events.APIGatewayV2HTTPRequest) (events.APIGate
 		}
 		e.Authorizer = a.Lambda
 	}
+	if ms, err := strconv.Atoi(req.QueryStringParameters["sleep"]); err == nil {
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+	}
+	if req.QueryStringParameters["raw"] == "yes" { // not a proxy response: HTTP APIs answer it as JSON
+		return events.APIGatewayV2HTTPResponse{}, nil
+	}
 	if req.QueryStringParameters["fail"] == "yes" {
 		return events.APIGatewayV2HTTPResponse{}, errors.New("asked to fail")
 	}
