@@ -26,9 +26,9 @@ import (
 // gatewayEcho is what e2e/testdata/gateway answers.
 type gatewayEcho struct {
 	Tenant, Path, RouteKey, Body, HeaderSent, APIKeyID, Environment string
-	Params, Query, Claims                                          map[string]string
-	Scopes                                                         []string
-	Authorizer                                                     map[string]any
+	Params, Query, Claims                                           map[string]string
+	Scopes                                                          []string
+	Authorizer                                                      map[string]any
 }
 
 // createGatewayFn creates a function running e2e/testdata/gateway in mode.

@@ -14,11 +14,11 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 	"github.com/bulkhead-dev/bulkhead/internal/function"
 	"github.com/bulkhead-dev/bulkhead/internal/gateway"
+	"github.com/bulkhead-dev/bulkhead/internal/invoke"
 	"github.com/bulkhead-dev/bulkhead/internal/logs"
+	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
 	"github.com/bulkhead-dev/bulkhead/internal/tenant"
 	"github.com/bulkhead-dev/bulkhead/internal/usage"
-	"github.com/bulkhead-dev/bulkhead/internal/invoke"
-	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
 	"github.com/bulkhead-dev/bulkhead/internal/uuid"
 )
 

@@ -204,13 +204,13 @@ func ParseIdentitySource(s string) (where, name string, err error) {
 
 // Route authentication modes.
 const (
-	AuthAPIKey     = "api_key"    // x-api-key names the tenant (and plan)
-	AuthJWT        = "jwt"        // a bearer token verified by a jwt authorizer
-	AuthLambda     = "lambda"     // a lambda authorizer's decision
-	AuthTrusted    = "trusted"    // the caller names the tenant: internal callers only
-	AuthNone       = "none"       // no tenant: only functions without tenancy
-	PayloadV1      = "1.0"        // REST API proxy event
-	PayloadV2      = "2.0"        // HTTP API event
+	AuthAPIKey     = "api_key" // x-api-key names the tenant (and plan)
+	AuthJWT        = "jwt"     // a bearer token verified by a jwt authorizer
+	AuthLambda     = "lambda"  // a lambda authorizer's decision
+	AuthTrusted    = "trusted" // the caller names the tenant: internal callers only
+	AuthNone       = "none"    // no tenant: only functions without tenancy
+	PayloadV1      = "1.0"     // REST API proxy event
+	PayloadV2      = "2.0"     // HTTP API event
 	DefaultTimeout = 29 * time.Second
 )
 
