@@ -32,7 +32,7 @@ type gatewayEcho struct {
 }
 
 // createGatewayFn creates a function running e2e/testdata/gateway in mode.
-func createGatewayFn(t *testing.T, c *lambda.Client, name, mode string, perTenant bool) {
+func createGatewayFn(t testing.TB, c *lambda.Client, name, mode string, perTenant bool) {
 	t.Helper()
 	in := createInput(t, name)
 	in.Code.ZipFile = storedGoZip(t, "./testdata/gateway")
@@ -46,7 +46,7 @@ func createGatewayFn(t *testing.T, c *lambda.Client, name, mode string, perTenan
 }
 
 // admin calls the admin API with a JSON body and wants status.
-func (s *server) admin(t *testing.T, method, path string, in any, status int) []byte {
+func (s *server) admin(t testing.TB, method, path string, in any, status int) []byte {
 	t.Helper()
 	var body []byte
 	if in != nil {

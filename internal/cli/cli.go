@@ -22,6 +22,12 @@ type CLI struct {
 	Logs      LogsCmd      `cmd:"" help:"Show a function's logs, by tenant, request, time and text."`
 	Usage     UsageCmd     `cmd:"" help:"Show metered usage and its cost, per tenant, function and hour."`
 	Audit     AuditCmd     `cmd:"" help:"Show the audit log: every control-plane change, who made it, when and from where."`
+
+	Tenants     TenantsCmd     `cmd:"" help:"Register tenants; suspend, resume, drain and delete them; show their quota use."`
+	Plans       PlansCmd       `cmd:"" help:"Manage usage plans: the throttles and quotas the gateway holds callers to."`
+	Keys        KeysCmd        `cmd:"" help:"Create, list and revoke the API keys callers present to the gateway."`
+	Authorizers AuthorizersCmd `cmd:"" help:"Manage authorizers: how the gateway verifies a JWT, or asks a function, to learn the tenant."`
+	Routes      RoutesCmd      `cmd:"" help:"Route gateway methods and paths to functions, and say how each names the tenant."`
 }
 
 // env is what commands need from the process around them.

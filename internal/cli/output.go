@@ -13,7 +13,7 @@ import (
 func (f *ClientFlags) print(w io.Writer, raw []byte, text func(io.Writer)) error {
 	if f.JSON {
 		var buf bytes.Buffer
-		if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		if err := json.Indent(&buf, bytes.TrimSpace(raw), "", "  "); err != nil {
 			return err
 		}
 		buf.WriteByte('\n')

@@ -12,35 +12,36 @@ import (
 // flag left out does not override the config file; the defaults live in
 // server.DefaultConfig and are quoted in the help.
 type ServeCmd struct {
-	Config                   string        `help:"Read settings from this YAML file (keys as the flags, e.g. api-addr). Flags win over the file." type:"existingfile" placeholder:"FILE"`
-	DataDir                  string        `help:"Directory for the database, code packages and generated admin key (default ${data_dir})." placeholder:"DIR"`
-	APIAddr                  string        `name:"api-addr" help:"Address of the Lambda API and /healthz (default 127.0.0.1:9000)." placeholder:"HOST:PORT"`
-	GatewayAddr              string        `help:"Address of the public gateway (default 127.0.0.1:8080)." placeholder:"HOST:PORT"`
-	Region                   string        `help:"Region in ARNs and in the signatures the API accepts (default us-east-1)."`
-	AccountID                string        `name:"account-id" help:"12-digit account id in ARNs (default 000000000000)."`
-	LogLevel                 string        `help:"Platform log level: debug, info, warn, error (default info)."`
-	ShutdownTimeout          time.Duration `help:"How long in-flight requests may take to finish on SIGINT/SIGTERM (default 30s)."`
-	MaxConcurrency           *int          `help:"Concurrent invocations in total (default 1000)."`
-	MaxPerFunction           *int          `help:"Concurrent invocations of one function; 0 for no bound of its own (default 0)."`
-	MaxPerTenant             *int          `help:"Concurrent invocations of one function for one tenant; 0 for no bound (default 0)."`
-	MemoryBudgetMB           *int          `name:"memory-budget-mb" help:"Sum of MemorySize of live environments; idle ones are evicted LRU first (default half of RAM)."`
-	IdleTimeout              time.Duration `help:"How long an unused environment stays warm (default 10m)."`
-	Blanks                   *int          `help:"Pre-initialised environments kept per invoked function version for new tenants (default 1)."`
-	EventRetryDelay          time.Duration `help:"Wait before an Event invocation's first retry after a function error; the second waits twice as long (default 1m)."`
-	EventWorkers             *int          `help:"Event invocations running at once (default 4)."`
-	Isolation                string        `help:"How environments run: linux (namespaces, cgroups, seccomp, Landlock; needs root) or process (NO isolation: any function can read the server's files and reach every other environment; development only) (default linux)." enum:",linux,process" default:""`
-	LogRetention             time.Duration `help:"How long function logs are kept (default 168h)."`
-	LogRetentionMB           *int          `name:"log-retention-mb" help:"Total size of function logs kept, oldest dropped first (default 1024)."`
-	MetricsAddr              string        `name:"metrics-addr" help:"Serve Prometheus metrics at http://ADDR/metrics, unauthenticated (default: not served)." placeholder:"HOST:PORT"`
-	MetricsTenant            []string      `name:"metrics-tenant" help:"Give this tenant its own metric series (repeatable); the others are summed as tenant=\"other\"."`
-	UsageSync                *bool         `name:"usage-sync" help:"Make each invocation's usage durable before answering it (default true; false saves ~1 ms per invocation but a crash may lose the last commit's usage)." negatable:""`
-	PricePerMillionRequests  *float64      `name:"price-per-million-requests" help:"Price model for bulkhead usage: per million invocations (default 0.20)."`
-	PricePerGBSecond         *float64      `name:"price-per-gb-second" help:"Price per GB-second of billed duration (default 0.0000166667)."`
-	PricePerEnvironment      *float64      `name:"price-per-environment" help:"Price per environment created for a tenant (default 0)."`
-	RequireRegisteredTenants *bool         `name:"require-registered-tenants" help:"Refuse invocations of tenants not registered with 'bulkhead tenants create' (default false; suspended tenants are refused either way)." negatable:""`
-	TraceEndpoint            string        `name:"trace-endpoint" help:"Export OpenTelemetry spans of invocations over OTLP/HTTP to this collector URL, e.g. http://localhost:4318 (default: no tracing)." placeholder:"URL"`
-	TraceSampleRatio         *float64      `name:"trace-sample-ratio" help:"Fraction of new traces recorded; callers' sampling decisions are followed (default 1)."`
-	Examples                 string        `help:"Deploy every executable in this directory as a per-tenant function named after it (make run builds examples/ there)." type:"existingdir" placeholder:"DIR"`
+	Config                   string         `help:"Read settings from this YAML file (keys as the flags, e.g. api-addr). Flags win over the file." type:"existingfile" placeholder:"FILE"`
+	DataDir                  string         `help:"Directory for the database, code packages and generated admin key (default ${data_dir})." placeholder:"DIR"`
+	APIAddr                  string         `name:"api-addr" help:"Address of the Lambda API and /healthz (default 127.0.0.1:9000)." placeholder:"HOST:PORT"`
+	GatewayAddr              string         `help:"Address of the public gateway (default 127.0.0.1:8080)." placeholder:"HOST:PORT"`
+	Region                   string         `help:"Region in ARNs and in the signatures the API accepts (default us-east-1)."`
+	AccountID                string         `name:"account-id" help:"12-digit account id in ARNs (default 000000000000)."`
+	LogLevel                 string         `help:"Platform log level: debug, info, warn, error (default info)."`
+	ShutdownTimeout          time.Duration  `help:"How long in-flight requests may take to finish on SIGINT/SIGTERM (default 30s)."`
+	MaxConcurrency           *int           `help:"Concurrent invocations in total (default 1000)."`
+	MaxPerFunction           *int           `help:"Concurrent invocations of one function; 0 for no bound of its own (default 0)."`
+	MaxPerTenant             *int           `help:"Concurrent invocations of one function for one tenant; 0 for no bound (default 0)."`
+	MaxWait                  *time.Duration `name:"max-wait" help:"How long an invocation waits, queued fairly among tenants, for capacity before it is throttled; 0 throttles at once (default 1s)."`
+	MemoryBudgetMB           *int           `name:"memory-budget-mb" help:"Sum of MemorySize of live environments; idle ones are evicted LRU first (default half of RAM)."`
+	IdleTimeout              time.Duration  `help:"How long an unused environment stays warm (default 10m)."`
+	Blanks                   *int           `help:"Pre-initialised environments kept per invoked function version for new tenants (default 1)."`
+	EventRetryDelay          time.Duration  `help:"Wait before an Event invocation's first retry after a function error; the second waits twice as long (default 1m)."`
+	EventWorkers             *int           `help:"Event invocations running at once (default 4)."`
+	Isolation                string         `help:"How environments run: linux (namespaces, cgroups, seccomp, Landlock; needs root) or process (NO isolation: any function can read the server's files and reach every other environment; development only) (default linux)." enum:",linux,process" default:""`
+	LogRetention             time.Duration  `help:"How long function logs are kept (default 168h)."`
+	LogRetentionMB           *int           `name:"log-retention-mb" help:"Total size of function logs kept, oldest dropped first (default 1024)."`
+	MetricsAddr              string         `name:"metrics-addr" help:"Serve Prometheus metrics at http://ADDR/metrics, unauthenticated (default: not served)." placeholder:"HOST:PORT"`
+	MetricsTenant            []string       `name:"metrics-tenant" help:"Give this tenant its own metric series (repeatable); the others are summed as tenant=\"other\"."`
+	UsageSync                *bool          `name:"usage-sync" help:"Make each invocation's usage durable before answering it (default true; false saves ~1 ms per invocation but a crash may lose the last commit's usage)." negatable:""`
+	PricePerMillionRequests  *float64       `name:"price-per-million-requests" help:"Price model for bulkhead usage: per million invocations (default 0.20)."`
+	PricePerGBSecond         *float64       `name:"price-per-gb-second" help:"Price per GB-second of billed duration (default 0.0000166667)."`
+	PricePerEnvironment      *float64       `name:"price-per-environment" help:"Price per environment created for a tenant (default 0)."`
+	RequireRegisteredTenants *bool          `name:"require-registered-tenants" help:"Refuse invocations of tenants not registered with 'bulkhead tenants create' (default false; suspended tenants are refused either way)." negatable:""`
+	TraceEndpoint            string         `name:"trace-endpoint" help:"Export OpenTelemetry spans of invocations over OTLP/HTTP to this collector URL, e.g. http://localhost:4318 (default: no tracing)." placeholder:"URL"`
+	TraceSampleRatio         *float64       `name:"trace-sample-ratio" help:"Fraction of new traces recorded; callers' sampling decisions are followed (default 1)."`
+	Examples                 string         `help:"Deploy every executable in this directory as a per-tenant function named after it (make run builds examples/ there)." type:"existingdir" placeholder:"DIR"`
 }
 
 // Run starts the server and blocks until the context ends (SIGINT/SIGTERM).
@@ -84,6 +85,9 @@ func (c *ServeCmd) Run(e *env) error {
 		}
 	}
 
+	if c.MaxWait != nil {
+		cfg.MaxWait = *c.MaxWait
+	}
 	if c.RequireRegisteredTenants != nil {
 		cfg.RequireRegisteredTenants = *c.RequireRegisteredTenants
 	}

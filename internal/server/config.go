@@ -50,6 +50,13 @@ type Config struct {
 	// tenant, so one tenant cannot take a function's capacity; 0 means no
 	// per-tenant bound.
 	MaxPerTenant int `yaml:"max-per-tenant"`
+	// MaxWait is how long an invocation waits for capacity when the memory
+	// budget, MaxConcurrency or MaxPerFunction is taken, queued fairly
+	// among tenants (round robin over per-tenant queues), before it is
+	// throttled; 0 throttles at once, as Lambda does. A tenant at its own
+	// limit (MaxPerTenant, or its registered concurrency) is throttled at
+	// once.
+	MaxWait time.Duration `yaml:"max-wait"`
 	// MemoryBudgetMB bounds the sum of MemorySize of live environments. Idle
 	// ones are evicted, least recently used first, before work is refused.
 	// Default: half of the machine's RAM.
@@ -215,6 +222,9 @@ func (c Config) Validate() error {
 	}
 	if c.MemoryBudgetMB < 128 {
 		bad("memory-budget-mb", "%d is less than one 128 MB environment", c.MemoryBudgetMB)
+	}
+	if c.MaxWait < 0 || c.MaxWait > time.Minute {
+		bad("max-wait", "%v is not between 0 and 1m", c.MaxWait)
 	}
 	if c.IdleTimeout <= 0 {
 		bad("idle-timeout", "must be positive")

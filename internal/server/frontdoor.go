@@ -26,7 +26,7 @@ func (s *Server) openGateway(cfg Config, log *slog.Logger) error {
 			res, err := s.registry.Resolve(ctx, name, "")
 			return res.Function.PerTenant, err
 		},
-		Drain:  func(id tenant.ID) int { return 0 },
+		Drain:  s.invoker.Pool().DrainTenant,
 		Purge:  purger{quotas: s.db.Quotas(), usage: s.db.Usage(), logs: s.logStore},
 		Region: cfg.Region, AccountID: cfg.AccountID, Log: log,
 	})

@@ -121,6 +121,13 @@ key, set %s and %s before starting.
 		MemoryBudgetMB: cfg.MemoryBudgetMB,
 		IdleTimeout:    cfg.IdleTimeout,
 		Blanks:         cfg.Blanks,
+		MaxWait:        cfg.MaxWait,
+		TenantLimit: func(_ string, id tenant.ID) (int, bool) {
+			if t, ok := s.tenants.Lookup(id); ok && t.Concurrency > 0 {
+				return t.Concurrency, true
+			}
+			return 0, false
+		},
 	}, cfg.Region, log)
 	s.registry.OnChange(s.invoker.Pool().Retire)
 	s.invoker.MeterUsage(usage.NewRecorder(s.db.Usage(), cfg.UsageSync, log))
@@ -133,6 +140,9 @@ key, set %s and %s before starting.
 	s.metrics.Gauge("bulkhead_environments", "Live execution environments by state.", "state", func() map[string]float64 {
 		st := s.invoker.Pool().Stats()
 		return map[string]float64{"busy": float64(st.Busy), "idle": float64(st.Idle), "blank": float64(st.Blank)}
+	})
+	s.metrics.Gauge("bulkhead_invocations_waiting", "Invocations queued for capacity (served round robin among tenants).", "", func() map[string]float64 {
+		return map[string]float64{"": float64(s.invoker.Pool().Stats().Waiting)}
 	})
 	s.metrics.Gauge("bulkhead_evictions", "Idle environments evicted for the memory budget since the server started (a counter read as a gauge).", "", func() map[string]float64 {
 		return map[string]float64{"": float64(s.invoker.Pool().Stats().Evictions)}

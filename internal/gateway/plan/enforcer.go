@@ -127,14 +127,15 @@ func (e *Enforcer) Check(ctx context.Context, subject Subject, p Plan, routeKey 
 type Usage struct {
 	// Limit is what the window allows: Quota.Limit, less Offset in the
 	// first window.
-	Limit int64
+	Limit int64 `json:"limit"`
 	// Used is what the subject has used of it.
-	Used int64
+	Used int64 `json:"used"`
 	// Remaining is Limit − Used, or 0 once Used reaches Limit (a lowered
 	// limit can leave Used above it).
-	Remaining int64
+	Remaining int64 `json:"remaining"`
 	// Start and End bound the window, [Start, End), in UTC.
-	Start, End time.Time
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 }
 
 // QuotaUsage returns subject's usage of p's quota in the window containing
