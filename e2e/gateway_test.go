@@ -387,4 +387,29 @@ func TestGatewayUsagePlans(t *testing.T) {
 	wantRefusal(t, resp, body, 429, `{"message":"Limit Exceeded"}`, "over the quota after a restart")
 	resp, body = s.call(t, "GET", "/pets", map[string]string{"x-api-key": tiny.Value}, "")
 	want(t, resp, body, 200, "throttle buckets start full after a restart")
+
+	// Deleting blue with purge: its key dies, its usage and logs go; green's stay.
+	type usageOut struct{ Rows []struct{ TenantID string } }
+	type logsOut struct{ Records []struct{ TenantID string } }
+	var before usageOut
+	json.Unmarshal(s.admin(t, "GET", "/usage?tenant=blue", nil, 200), &before)
+	if len(before.Rows) == 0 {
+		t.Fatal("blue has no usage to purge")
+	}
+	s.admin(t, "DELETE", "/tenants/blue?purge=true", nil, 204)
+	resp, body = s.call(t, "GET", "/pets", map[string]string{"x-api-key": three.Value}, "")
+	wantRefusal(t, resp, body, 403, `{"message":"Forbidden"}`, "a deleted tenant's key")
+	s.admin(t, "GET", "/tenants/blue", nil, 404)
+	var after, green usageOut
+	json.Unmarshal(s.admin(t, "GET", "/usage?tenant=blue", nil, 200), &after)
+	json.Unmarshal(s.admin(t, "GET", "/usage?tenant=green", nil, 200), &green)
+	if len(after.Rows) != 0 || len(green.Rows) == 0 {
+		t.Errorf("after purging blue: blue has %d usage rows (want 0), green %d (want some)", len(after.Rows), len(green.Rows))
+	}
+	var blueLogs, greenLogs logsOut
+	json.Unmarshal(s.admin(t, "GET", "/logs?function=pets&tenant=blue", nil, 200), &blueLogs)
+	json.Unmarshal(s.admin(t, "GET", "/logs?function=pets&tenant=green", nil, 200), &greenLogs)
+	if len(blueLogs.Records) != 0 || len(greenLogs.Records) == 0 {
+		t.Errorf("after purging blue: blue has %d log records (want 0), green %d (want some)", len(blueLogs.Records), len(greenLogs.Records))
+	}
 }
