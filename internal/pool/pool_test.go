@@ -667,7 +667,7 @@ func TestPoolWaitTimesOutWithTheLimitError(t *testing.T) {
 		{"memory", Config{MemoryBudgetMB: 128}, ReasonConcurrency},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			refuse := func(t *testing.T, cfg Config) (error, time.Duration) {
+			refuse := func(t *testing.T, cfg Config) (time.Duration, error) {
 				f := &fakeFactory{}
 				p := New(cfg, f.start, quiet())
 				defer p.Close()
@@ -681,16 +681,16 @@ func TestPoolWaitTimesOutWithTheLimitError(t *testing.T) {
 				if s := p.Stats(); s.Waiting != 0 || s.Busy != 1 {
 					t.Errorf("after the refusal: %+v", s)
 				}
-				return err, time.Since(start)
+				return time.Since(start), err
 			}
-			atOnce, _ := refuse(t, tc.cfg)
+			_, atOnce := refuse(t, tc.cfg)
 			if reasonOf(atOnce) != tc.wantReason {
 				t.Fatalf("without MaxWait: %v, want %s", atOnce, tc.wantReason)
 			}
 			synctest.Test(t, func(t *testing.T) {
 				cfg := tc.cfg
 				cfg.MaxWait = 3 * time.Second
-				err, waited := refuse(t, cfg)
+				waited, err := refuse(t, cfg)
 				if !errors.Is(err, errdefs.ErrTooManyRequests) || reasonOf(err) != tc.wantReason || err.Error() != atOnce.Error() {
 					t.Errorf("after MaxWait: %q (%s), want %q (%s)", err, reasonOf(err), atOnce, tc.wantReason)
 				}

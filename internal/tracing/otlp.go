@@ -259,7 +259,7 @@ func encodeValue(v attribute.Value) []byte {
 		b = appendMessage(b, 5, arr)
 	default:
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendString(b, v.Emit())
+		b = protowire.AppendString(b, v.String())
 	}
 	return b
 }

@@ -306,7 +306,7 @@ func testConcurrentCounting(t *testing.T, s plan.QuotaStore) {
 		for i := range attempts {
 			k, w := keys[(g+i)%len(keys)], windows[i%len(windows)]
 			if _, ok, err := s.Take(t.Context(), k, w, int64(1+g%2), math.MaxInt64); err != nil || !ok {
-				return errors.Join(errors.New("Take far below the limit refused"), err)
+				return errors.Join(errors.New("a Take far below the limit was refused"), err)
 			}
 		}
 		return nil
