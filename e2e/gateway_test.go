@@ -413,3 +413,24 @@ func TestGatewayUsagePlans(t *testing.T) {
 		t.Errorf("after purging blue: blue has %d log records (want 0), green %d (want some)", len(blueLogs.Records), len(greenLogs.Records))
 	}
 }
+
+// TestRequireRegisteredTenants: with the option, the Lambda API refuses a
+// tenant until it is registered.
+func TestRequireRegisteredTenants(t *testing.T) {
+	t.Parallel()
+	s := startServerArgs(t, t.TempDir(), "--require-registered-tenants")
+	c := s.client()
+	createGatewayFn(t, c, "pets", "v2", true)
+	invoke := func() error {
+		_, err := c.Invoke(ctx(t), &lambda.InvokeInput{FunctionName: aws.String("pets"), TenantId: aws.String("newcomer"), Payload: []byte(`{}`)})
+		return err
+	}
+	var ae smithy.APIError
+	if err := invoke(); !errors.As(err, &ae) || ae.ErrorCode() != "AccessDeniedException" || !strings.Contains(ae.ErrorMessage(), "not registered") {
+		t.Fatalf("unregistered tenant: %v, want AccessDeniedException naming registration", err)
+	}
+	s.admin(t, "POST", "/tenants", map[string]any{"id": "newcomer"}, 201)
+	if err := invoke(); err != nil {
+		t.Errorf("registered tenant: %v", err)
+	}
+}

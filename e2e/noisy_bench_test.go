@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -158,4 +159,51 @@ func benchNoisy(b *testing.B, isolation, tenantLimit string) {
 			os.WriteFile("/tmp/noisy-"+isolation+".log", []byte(out), 0o644)
 		}
 	}
+}
+
+// BenchmarkGatewayWarm measures a warm request through the gateway at
+// concurrency 1: route lookup, API key, usage plan (rate and a durable
+// quota count), the v2 event, the invocation and the response mapping.
+func BenchmarkGatewayWarm(b *testing.B) {
+	isolations(b, func(b *testing.B, isolation string) {
+		for _, withPlan := range []bool{false, true} {
+			b.Run(fmt.Sprintf("quota=%v", withPlan), func(b *testing.B) {
+				s := startServerArgs(b, b.TempDir(), "--isolation", isolation)
+				createGatewayFn(b, s.client(), "pets", "v2", true)
+				setMemory(b, s.client(), "pets", 1769)
+				tenantIn := map[string]any{"id": "blue"}
+				if withPlan {
+					s.admin(b, "POST", "/plans", map[string]any{"name": "big", "throttle": map[string]any{"rateLimit": 1e6, "burstLimit": 1000000},
+						"quota": map[string]any{"limit": 1 << 40, "period": "MONTH"}}, 201)
+					tenantIn["plan"] = "big"
+				}
+				s.admin(b, "POST", "/tenants", tenantIn, 201)
+				var key struct{ Value string }
+				json.Unmarshal(s.admin(b, "POST", "/keys", map[string]any{"tenant": "blue"}, 201), &key)
+				s.admin(b, "POST", "/routes", map[string]any{"method": "GET", "path": "/pets/{id}", "function": "pets", "auth": "api_key"}, 201)
+				client := &http.Client{}
+				get := func() {
+					req, _ := http.NewRequest("GET", "http://"+s.gateway+"/pets/1", nil)
+					req.Header.Set("x-api-key", key.Value)
+					resp, err := client.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						b.Fatalf("status %d", resp.StatusCode)
+					}
+				}
+				get()
+				var d []time.Duration
+				for b.Loop() {
+					start := time.Now()
+					get()
+					d = append(d, time.Since(start))
+				}
+				reportLatency(b, d)
+			})
+		}
+	})
 }

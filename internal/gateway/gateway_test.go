@@ -234,3 +234,45 @@ func TestGatewayRequestsReachTheFunctionOnlyAsTheKeysTenant(t *testing.T) {
 		t.Errorf("a deleted tenant's old key works for its namesake: %d", code)
 	}
 }
+
+func TestGatewayRouteThrottleOfAPlan(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	g := f.g
+	p := plan.Plan{Name: "p", RouteThrottles: map[string]plan.Throttle{"/t/{id}/GET": {RateLimit: 0.001, BurstLimit: 1}}}
+	if err := g.PutPlan(ctx, p, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.CreateTenant(ctx, tenant.Tenant{ID: mustID(t, "blue"), Plan: "p"}); err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := g.CreateKey(ctx, catalog.APIKey{Tenant: mustID(t, "blue")}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []catalog.Route{
+		{Method: "GET", Path: "/t/{id}", Function: "orders", Payload: "2.0", Auth: catalog.AuthAPIKey},
+		{Method: "GET", Path: "/u", Function: "orders", Payload: "2.0", Auth: catalog.AuthAPIKey},
+	} {
+		if _, err := g.CreateRoute(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	codes := func(path string, n int) []int {
+		var out []int
+		for range n {
+			req := httptest.NewRequest("GET", path, nil)
+			req.Header.Set("x-api-key", key)
+			w := httptest.NewRecorder()
+			g.ServeHTTP(w, req)
+			out = append(out, w.Code)
+		}
+		return out
+	}
+	if got := codes("/t/1", 3); !slices.Equal(got, []int{200, 429, 429}) {
+		t.Errorf("route with a throttle of burst 1: %v, want [200 429 429]", got)
+	}
+	if got := codes("/u", 3); !slices.Equal(got, []int{200, 200, 200}) {
+		t.Errorf("a route the plan does not throttle: %v", got)
+	}
+}
