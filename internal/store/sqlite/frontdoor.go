@@ -261,6 +261,8 @@ func (q QuotaStore) Take(ctx context.Context, key string, window time.Time, n, l
 	}
 	var used int64
 	var ok bool
+	q.s.quotaMu.Lock()
+	defer q.s.quotaMu.Unlock()
 	err := q.s.write(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `INSERT INTO quota_counters (key, window, used) SELECT ?1, ?2, ?3 WHERE ?3 <= ?4
 			ON CONFLICT (key, window) DO UPDATE SET used = used + excluded.used WHERE excluded.used <= ?4 - used

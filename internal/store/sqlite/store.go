@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"maps"
 	"net/url"
+	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
@@ -23,6 +24,10 @@ import (
 // checks cannot change before it commits.
 type Store struct {
 	db *sql.DB
+	// quotaMu queues quota writes in the process: under SQLite's busy
+	// handler, which sleeps and retries rather than queueing, many
+	// concurrent writers starve some of them past busy_timeout.
+	quotaMu sync.Mutex
 }
 
 var _ function.Store = (*Store)(nil)
