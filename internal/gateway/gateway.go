@@ -25,6 +25,7 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/gateway/catalog"
 	"github.com/bulkhead-dev/bulkhead/internal/gateway/plan"
 	"github.com/bulkhead-dev/bulkhead/internal/invoke"
+	"github.com/bulkhead-dev/bulkhead/internal/metrics"
 	"github.com/bulkhead-dev/bulkhead/internal/tenant"
 	"github.com/bulkhead-dev/bulkhead/internal/uuid"
 )
@@ -55,7 +56,9 @@ type Config struct {
 	// and returns how many were live; nil: nothing to drain.
 	Drain func(tenant.ID) int
 	// Purge deletes what a deleted tenant leaves behind; nil: nothing.
-	Purge     Purger
+	Purge Purger
+	// Metrics counts requests by route, tenant and answer; nil: none.
+	Metrics   *metrics.Registry
 	Region    string
 	AccountID string
 	Log       *slog.Logger
@@ -70,6 +73,7 @@ type Gateway struct {
 	functions func(ctx context.Context, function string) (bool, error)
 	drainer   func(tenant.ID) int
 	purger    Purger
+	metrics   *metrics.Registry
 	region    string
 	account   string
 	log       *slog.Logger
@@ -90,7 +94,7 @@ const (
 // New loads the catalog and returns the gateway.
 func New(ctx context.Context, c Config) (*Gateway, error) {
 	g := &Gateway{
-		invoker: c.Invoker, tenants: c.Tenants, store: c.Store, functions: c.PerTenant, drainer: c.Drain, purger: c.Purge,
+		invoker: c.Invoker, tenants: c.Tenants, store: c.Store, functions: c.PerTenant, drainer: c.Drain, purger: c.Purge, metrics: c.Metrics,
 		enforcer: plan.NewEnforcer(plan.NewLimiter(), c.Quotas), region: c.Region, account: c.AccountID, log: c.Log, now: time.Now,
 	}
 	g.auth = newAuthorizers(g)
@@ -115,12 +119,22 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.now()
 	requestID := uuid.New()
 	log := g.log.With("gateway_request", requestID, "method", r.Method, "path", r.URL.Path)
+	routeLabel, tenantLabel := "-", ""
+	count := func(answer string) {
+		if g.metrics != nil {
+			g.metrics.GatewayRequest(routeLabel, tenantLabel, answer)
+		}
+	}
 	fail := func(kind apigw.Kind, why string, args ...any) {
 		log.Info("gateway refused", append([]any{"answer", string(kind), "why", why}, args...)...)
+		count(string(kind))
 		apigw.WriteError(w, kind, requestID)
 	}
 	s := g.snap.Load()
 	route, params, resource, ok := s.routes.Lookup(r.Method, r.URL.EscapedPath())
+	if ok {
+		routeLabel = route.Method + " " + route.Path
+	}
 	if !ok {
 		fail(apigw.NotFound, "no route")
 		return
@@ -141,6 +155,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	log = log.With("tenant", c.tenant)
+	tenantLabel = c.tenant.String()
 	if kind, why := g.admit(r.Context(), s, route, resource, c); kind != "" {
 		fail(kind, why)
 		return
@@ -185,6 +200,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		log.Warn("gateway integration failed", "err", err)
+		count(string(apigw.IntegrationFailure))
 		apigw.WriteError(w, apigw.IntegrationFailure, requestID)
 		return
 	case resp.FunctionError != "":
@@ -202,6 +218,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out.Header.Set("x-amzn-RequestId", requestID)
+	count("integrated")
 	out.Send(w)
 }
 

@@ -42,6 +42,7 @@ type Registry struct {
 	coldStarts  map[[2]string]float64 // function, tenant
 	duration    map[string]*histogram // function
 	initDur     map[string]*histogram // function
+	gateway     map[[3]string]float64 // route, tenant, answer
 	gauges      map[string]func() map[string]float64
 }
 
@@ -72,6 +73,7 @@ func New(opts Options) *Registry {
 		coldStarts:  map[[2]string]float64{},
 		duration:    map[string]*histogram{},
 		initDur:     map[string]*histogram{},
+		gateway:     map[[3]string]float64{},
 		gauges:      map[string]func() map[string]float64{},
 	}
 	for _, t := range opts.Tenants {
@@ -105,6 +107,17 @@ func (r *Registry) Invocation(function, tenant, outcome string, d time.Duration,
 		r.duration[function] = h
 	}
 	h.observe(d.Seconds())
+}
+
+// GatewayRequest counts a request the gateway answered: route is the
+// matched route ("METHOD /path", or "-" for none), answer "integrated" when
+// the function answered, else API Gateway's response type (THROTTLED,
+// QUOTA_EXCEEDED, UNAUTHORIZED, ...). Routes are the operator's, so bounded.
+func (r *Registry) GatewayRequest(route, tenant, answer string) {
+	t := r.tenant(tenant)
+	r.mu.Lock()
+	r.gateway[[3]string{route, t, answer}]++
+	r.mu.Unlock()
 }
 
 // Throttle counts an invocation refused for a limit.
@@ -160,6 +173,11 @@ func (r *Registry) WriteTo(w io.Writer) (int64, error) {
 		cold[labels("function", k[0], "tenant", k[1])] = v
 	}
 	counter("bulkhead_cold_starts_total", "Invocations that waited for an environment's init.", cold)
+	gw := map[string]float64{}
+	for k, v := range r.gateway {
+		gw[labels("route", k[0], "tenant", k[1], "answer", k[2])] = v
+	}
+	counter("bulkhead_gateway_requests_total", "Gateway requests by route, tenant (named ones, else other) and answer (integrated, or the refusal's type).", gw)
 	hist := func(name, help string, hs map[string]*histogram) {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name)
 		for _, fn := range slices.Sorted(maps.Keys(hs)) {

@@ -53,6 +53,11 @@ func TestMetricsBoundedAt10000Tenants(t *testing.T) {
 				tenant = `quo"te\`
 			}
 			r.Invocation("f", tenant, "success", time.Duration(i)*time.Microsecond, i%10 == 0)
+			answer := "integrated"
+			if i%2 == 1 {
+				answer = "THROTTLED"
+			}
+			r.GatewayRequest("GET /pets/{id}", tenant, answer)
 			if i%100 == 0 {
 				r.Throttle("f", tenant)
 			}
@@ -71,6 +76,7 @@ func TestMetricsBoundedAt10000Tenants(t *testing.T) {
 		"bulkhead_invocation_duration_seconds": {"HISTOGRAM", 1},
 		"bulkhead_init_duration_seconds":       {"HISTOGRAM", 1},
 		"bulkhead_environments":                {"GAUGE", 3},
+		"bulkhead_gateway_requests_total":      {"COUNTER", 4}, // vip integrated, quo"te throttled, other × 2
 	}
 	for name, w := range want {
 		if got := families[name]; got == nil || *got != w {
@@ -86,6 +92,7 @@ func TestMetricsBoundedAt10000Tenants(t *testing.T) {
 		`bulkhead_invocation_duration_seconds_count{function="f"} 10000`,
 		`bulkhead_invocation_duration_seconds_bucket{function="f",le="+Inf"} 10000`,
 		`bulkhead_invocation_duration_seconds_bucket{function="f",le="0.001"} 1001`,
+		`bulkhead_gateway_requests_total{route="GET /pets/{id}",tenant="other",answer="THROTTLED"} 4999`,
 	} {
 		if !strings.Contains(b.String(), line+"\n") {
 			t.Errorf("exposition lacks %s", line)

@@ -26,9 +26,9 @@ func (s *Server) openGateway(cfg Config, log *slog.Logger) error {
 			res, err := s.registry.Resolve(ctx, name, "")
 			return res.Function.PerTenant, err
 		},
-		Drain:  s.invoker.Pool().DrainTenant,
-		Purge:  purger{quotas: s.db.Quotas(), usage: s.db.Usage(), logs: s.logStore},
-		Region: cfg.Region, AccountID: cfg.AccountID, Log: log,
+		Drain:   s.invoker.Pool().DrainTenant,
+		Purge:   purger{quotas: s.db.Quotas(), usage: s.db.Usage(), logs: s.logStore},
+		Metrics: s.metrics, Region: cfg.Region, AccountID: cfg.AccountID, Log: log,
 	})
 	if err != nil {
 		return err
