@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
@@ -241,13 +242,36 @@ func scanSpecs[T any](ctx context.Context, tx *sql.Tx, query string, out *[]T) e
 	return rows.Err()
 }
 
-// QuotaStore is the SQLite plan.QuotaStore, in the same database: every
-// Take is one committed statement, so a count survives kill -9 once the
-// request it counted is let through.
+// QuotaStore is the SQLite plan.QuotaStore, in the same database. Takes
+// are group-committed: a take waits while one transaction runs, then goes
+// with every take that arrived meanwhile into the next, each applied in
+// arrival order, and all are answered after that one commit
+// (synchronous=FULL). A count is durable before its take returns, and
+// concurrent takes share fsyncs instead of queueing on SQLite's busy handler,
+// which sleeps and retries and starved some of 50 concurrent writers past
+// busy_timeout.
 type QuotaStore struct{ s *Store }
 
 // Quotas returns the quota counters.
 func (s *Store) Quotas() QuotaStore { return QuotaStore{s} }
+
+// quotaBatcher gathers takes; the first to arrive when none is committing
+// commits them, in a goroutine that ends when no take waits.
+type quotaBatcher struct {
+	mu      sync.Mutex
+	pending []*quotaTake
+	running bool
+}
+
+type quotaTake struct {
+	key      string
+	window   int64
+	n, limit int64
+	used     int64
+	ok       bool
+	err      error
+	done     chan struct{}
+}
 
 // Take adds n to (key, window) unless that would pass limit. The check
 // compares n with limit - used, which cannot overflow, where used + n could
@@ -259,26 +283,62 @@ func (q QuotaStore) Take(ctx context.Context, key string, window time.Time, n, l
 	if n <= 0 || limit < 0 {
 		return 0, false, errdefs.New(errdefs.ErrInvalidArgument, "quota: take %d of a limit of %d", n, limit)
 	}
-	var used int64
-	var ok bool
-	q.s.quotaMu.Lock()
-	defer q.s.quotaMu.Unlock()
-	err := q.s.write(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO quota_counters (key, window, used) SELECT ?1, ?2, ?3 WHERE ?3 <= ?4
-			ON CONFLICT (key, window) DO UPDATE SET used = used + excluded.used WHERE excluded.used <= ?4 - used
-			RETURNING used`, key, window.Unix(), n, limit).Scan(&used)
-		if errors.Is(err, sql.ErrNoRows) {
-			err = tx.QueryRowContext(ctx, `SELECT coalesce((SELECT used FROM quota_counters WHERE key = ? AND window = ?), 0)`,
-				key, window.Unix()).Scan(&used)
-			return err
-		}
-		ok = err == nil
-		return err
-	})
-	if err != nil {
-		return 0, false, fail(err, "take quota")
+	t := &quotaTake{key: key, window: window.Unix(), n: n, limit: limit, done: make(chan struct{})}
+	b := &q.s.quotas
+	b.mu.Lock()
+	b.pending = append(b.pending, t)
+	if !b.running {
+		b.running = true
+		go q.commitPending()
 	}
-	return used, ok, nil
+	b.mu.Unlock()
+	<-t.done // a few milliseconds at most: it is counted or not, whatever ctx says now
+	return t.used, t.ok, t.err
+}
+
+// commitPending commits the pending takes, batch after batch, until none
+// waits.
+func (q QuotaStore) commitPending() {
+	b := &q.s.quotas
+	for {
+		b.mu.Lock()
+		batch := b.pending
+		b.pending = nil
+		if len(batch) == 0 {
+			b.running = false
+			b.mu.Unlock()
+			return
+		}
+		b.mu.Unlock()
+		err := q.s.write(context.Background(), func(tx *sql.Tx) error {
+			for _, t := range batch {
+				if err := takeIn(tx, t); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, t := range batch {
+			if err != nil { // rolled back: nothing was counted
+				t.used, t.ok, t.err = 0, false, fail(err, "take quota")
+			}
+			close(t.done)
+		}
+	}
+}
+
+// takeIn applies one take inside a transaction.
+func takeIn(tx *sql.Tx, t *quotaTake) error {
+	err := tx.QueryRow(`INSERT INTO quota_counters (key, window, used) SELECT ?1, ?2, ?3 WHERE ?3 <= ?4
+		ON CONFLICT (key, window) DO UPDATE SET used = used + excluded.used WHERE excluded.used <= ?4 - used
+		RETURNING used`, t.key, t.window, t.n, t.limit).Scan(&t.used)
+	if errors.Is(err, sql.ErrNoRows) {
+		t.ok = false
+		return tx.QueryRow(`SELECT coalesce((SELECT used FROM quota_counters WHERE key = ? AND window = ?), 0)`,
+			t.key, t.window).Scan(&t.used)
+	}
+	t.ok = err == nil
+	return err
 }
 
 // Used returns the count of (key, window).

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"maps"
 	"net/url"
-	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
@@ -24,10 +23,8 @@ import (
 // checks cannot change before it commits.
 type Store struct {
 	db *sql.DB
-	// quotaMu queues quota writes in the process: under SQLite's busy
-	// handler, which sleeps and retries rather than queueing, many
-	// concurrent writers starve some of them past busy_timeout.
-	quotaMu sync.Mutex
+	// quotas batches quota takes into group commits (see QuotaStore).
+	quotas quotaBatcher
 }
 
 var _ function.Store = (*Store)(nil)
