@@ -83,6 +83,39 @@ func TestTraceSpansExported(t *testing.T) {
 		}
 		seen[i] = echo.TraceID
 	}
+	// An Event invocation: its run, later, continues the accepting trace.
+	const eventTrace = "7bf92f3577b34da6a3ce929d0e0e4736"
+	resp, body := s.signedRequest("POST", "/2015-03-31/functions/traced/invocations", []byte(`{}`), http.Header{
+		"X-Amz-Tenant-Id": {"blue"}, "X-Amz-Invocation-Type": {"Event"}, "Traceparent": {"00-" + eventTrace + "-30f067aa0ba902b7-01"},
+	})
+	if resp.StatusCode != 202 {
+		t.Fatalf("Event invoke: %d %s", resp.StatusCode, body)
+	}
+	eventSpans := func() (accept, run *tracepb.Span) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, sp := range spans {
+			if hex.EncodeToString(sp.TraceId) != eventTrace || sp.Name != "Invoke" {
+				continue
+			}
+			if hex.EncodeToString(sp.ParentSpanId) == "30f067aa0ba902b7" {
+				accept = sp
+			} else {
+				run = sp
+			}
+		}
+		return accept, run
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for accept, run := eventSpans(); accept == nil || run == nil; accept, run = eventSpans() {
+		if time.Now().After(deadline) {
+			t.Fatalf("the Event invocation's spans did not arrive (accepting span %v, run %v)", accept != nil, run != nil)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if accept, run := eventSpans(); !bytes.Equal(run.ParentSpanId, accept.SpanId) {
+		t.Errorf("the Event's run has parent %x, want the accepting Invoke span %x", run.ParentSpanId, accept.SpanId)
+	}
 	if err := s.stop(30 * time.Second); err != nil { // shutdown flushes the spans
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 	"github.com/bulkhead-dev/bulkhead/internal/uuid"
 )
@@ -27,6 +29,7 @@ func (s *Service) enqueue(ctx context.Context, req Request) (Response, error) {
 	err := s.queue.Enqueue(ctx, QueuedEvent{
 		ID: uuid.New(), Function: req.Function, Qualifier: req.Qualifier, Tenant: req.Tenant,
 		ClientContext: req.ClientContext, Payload: req.Payload, NotBefore: now, Enqueued: now,
+		Trace: runtimeTrace(trace.SpanFromContext(ctx), req),
 	})
 	if err != nil {
 		return Response{}, err
@@ -107,7 +110,7 @@ func (s *Service) runEvent(ctx context.Context, q Queue, e QueuedEvent, opts Eve
 	log.Info("event invocation started")
 	resp, err := s.Invoke(ctx, Request{
 		Function: e.Function, Qualifier: e.Qualifier, Tenant: e.Tenant, Type: RequestResponse,
-		ClientContext: e.ClientContext, Payload: e.Payload,
+		ClientContext: e.ClientContext, Payload: e.Payload, TraceHeader: e.Trace,
 	})
 	if ctx.Err() != nil {
 		return

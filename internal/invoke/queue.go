@@ -16,6 +16,9 @@ type QueuedEvent struct {
 	Attempts      int       // runs that ended in a function error
 	NotBefore     time.Time // when it may run (next)
 	Enqueued      time.Time
+	// Trace is the X-Ray trace header the event's runs continue: the
+	// accepting invocation's span when tracing is on, else the caller's.
+	Trace string
 }
 
 // Queue is the durable queue of Event invocations; satisfied by

@@ -21,10 +21,10 @@ func (s *Store) Enqueue(ctx context.Context, e invoke.QueuedEvent) error {
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO event_invocations
-			(id, function_name, qualifier, tenant, client_context, payload, attempts, state, not_before, enqueued_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9)`,
+			(id, function_name, qualifier, tenant, client_context, payload, attempts, state, not_before, enqueued_at, trace)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10)`,
 			e.ID, e.Function, e.Qualifier, tenant, e.ClientContext, e.Payload, e.Attempts,
-			e.NotBefore.UnixMilli(), e.Enqueued.UnixMilli())
+			e.NotBefore.UnixMilli(), e.Enqueued.UnixMilli(), e.Trace)
 		if err != nil {
 			return fmt.Errorf("sqlite: enqueue event %s: %w", e.ID, err)
 		}
@@ -40,7 +40,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]invoke.Que
 		rows, err := tx.QueryContext(ctx, `UPDATE event_invocations SET state = 'running'
 			WHERE id IN (SELECT id FROM event_invocations WHERE state = 'pending' AND not_before <= $1
 			             ORDER BY not_before, enqueued_at LIMIT $2)
-			RETURNING id, function_name, qualifier, tenant, client_context, payload, attempts, not_before, enqueued_at`,
+			RETURNING id, function_name, qualifier, tenant, client_context, payload, attempts, not_before, enqueued_at, trace`,
 			now.UnixMilli(), limit)
 		if err != nil {
 			return fmt.Errorf("sqlite: claim events: %w", err)
@@ -50,7 +50,7 @@ func (s *Store) Due(ctx context.Context, now time.Time, limit int) ([]invoke.Que
 			var e invoke.QueuedEvent
 			var tenant sql.NullString
 			var notBefore, enqueued int64
-			if err := rows.Scan(&e.ID, &e.Function, &e.Qualifier, &tenant, &e.ClientContext, &e.Payload, &e.Attempts, &notBefore, &enqueued); err != nil {
+			if err := rows.Scan(&e.ID, &e.Function, &e.Qualifier, &tenant, &e.ClientContext, &e.Payload, &e.Attempts, &notBefore, &enqueued, &e.Trace); err != nil {
 				return err
 			}
 			if tenant.Valid {
