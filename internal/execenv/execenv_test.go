@@ -228,12 +228,17 @@ func TestExecEnvOutOfMemory(t *testing.T) {
 	opts := Options{Driver: drv, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	code := handlerCode(t)
 	os.Chmod(code, 0o755)
-	env, err := Start(t.Context(), opts, spec("env-oom", code))
+	// The function's timeout is generous: at 128 MB the environment has 7% of
+	// a CPU (Lambda's ratio), and touching 128 MiB of pages costs about 0.65 s
+	// of CPU on the CI machine, so the OOM kill comes about 10 s in.
+	s := spec("env-oom", code)
+	s.Timeout = 30 * time.Second
+	env, err := Start(t.Context(), opts, s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer env.Destroy()
-	res, err := env.Invoke(t.Context(), invocation("req-oom", "", `{"action":"alloc","bytes":536870912}`, 10*time.Second))
+	res, err := env.Invoke(t.Context(), invocation("req-oom", "", `{"action":"alloc","bytes":536870912}`, 30*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
