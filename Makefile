@@ -9,7 +9,7 @@ check: fmt vet lint test
 
 ## fmt: fail if any Go file is not gofmt-formatted
 fmt:
-	@out=$$(gofmt -l cmd internal e2e examples); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l cmd internal e2e examples bench); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 vet:
 	$(GO) vet $(PKGS)
@@ -35,3 +35,17 @@ run:
 	@mkdir -p bin/examples
 	@for d in examples/*/; do CGO_ENABLED=0 $(GO) build -o bin/examples/$$(basename $$d) ./$$d || exit 1; done
 	$(GO) run ./cmd/bulkhead serve --examples bin/examples --isolation $(ISOLATION)
+
+.PHONY: bench bench-quick
+
+# BENCH_FLAGS: extra flags for the benchmark, e.g. BENCH_FLAGS='--churn-tenants 100000'
+# or BENCH_FLAGS='--only cold-start,warm'; `go run ./bench --help` lists them.
+BENCH_FLAGS ?=
+
+## bench: the full benchmark (docs/bench.md); report in bench/report/<timestamp>
+bench:
+	$(GO) run ./bench $(BENCH_FLAGS)
+
+## bench-quick: every benchmark scenario with tiny counts (a smoke run, about a minute; no figure in it means anything)
+bench-quick:
+	$(GO) run ./bench --quick --out $(or $(BENCH_OUT),bench/report/quick) $(BENCH_FLAGS)
