@@ -33,6 +33,7 @@ type ServeCmd struct {
 	LogRetention             time.Duration  `help:"How long function logs are kept (default 168h)."`
 	LogRetentionMB           *int           `name:"log-retention-mb" help:"Total size of function logs kept, oldest dropped first (default 1024)."`
 	MetricsAddr              string         `name:"metrics-addr" help:"Serve Prometheus metrics at http://ADDR/metrics, unauthenticated (default: not served)." placeholder:"HOST:PORT"`
+	Pprof                    bool           `name:"pprof" help:"Also serve Go's profiler at http://METRICS-ADDR/debug/pprof/ (needs --metrics-addr)."`
 	MetricsTenant            []string       `name:"metrics-tenant" help:"Give this tenant its own metric series (repeatable); the others are summed as tenant=\"other\"."`
 	UsageSync                *bool          `name:"usage-sync" help:"Make each invocation's usage durable before answering it (default true; false saves ~1 ms per invocation but a crash may lose the last commit's usage)." negatable:""`
 	PricePerMillionRequests  *float64       `name:"price-per-million-requests" help:"Price model for bulkhead usage: per million invocations (default 0.20)."`
@@ -64,6 +65,9 @@ func (c *ServeCmd) Run(e *env) error {
 	override(&cfg.Isolation, c.Isolation)
 	override(&cfg.LogRetention, c.LogRetention)
 	override(&cfg.MetricsAddr, c.MetricsAddr)
+	if c.Pprof {
+		cfg.Pprof = true
+	}
 	override(&cfg.TraceEndpoint, c.TraceEndpoint)
 	if c.TraceSampleRatio != nil {
 		cfg.TraceSampleRatio = *c.TraceSampleRatio

@@ -290,3 +290,117 @@ func BenchmarkRegistryResolve(b *testing.B) {
 		}
 	}
 }
+
+// countingStore counts the store's Function reads, to see Resolve's cache.
+type countingStore struct {
+	function.Store
+	mu    sync.Mutex
+	reads int
+}
+
+func (s *countingStore) Function(ctx context.Context, name string) (function.Function, error) {
+	s.mu.Lock()
+	s.reads++
+	s.mu.Unlock()
+	return s.Store.Function(ctx, name)
+}
+
+func (s *countingStore) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads
+}
+
+// TestRegistryResolveCacheFollowsEveryChange resolves from memory while
+// nothing changes, and sees each kind of change at once: configuration,
+// code, publish, aliases and deletion, including from the OnChange
+// callback, which retires environments and must not rebuild them from the
+// old state.
+func TestRegistryResolveCacheFollowsEveryChange(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store := &countingStore{Store: db}
+	r := function.NewRegistry(store, &fakePackages{present: map[string]bool{}}, function.ARNs{Region: "us-east-1", Account: "123456789012"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx := context.Background()
+	var seenByCallback []int
+	r.OnChange(func(name string) {
+		if res, err := r.Resolve(ctx, name, ""); err == nil {
+			seenByCallback = append(seenByCallback, res.Version.Config.Timeout)
+		}
+	})
+	create(t, r, "f", "code1")
+	timeout := func(qualifier string) int {
+		t.Helper()
+		res, err := r.Resolve(ctx, "f", qualifier)
+		if err != nil {
+			t.Fatalf("Resolve(f, %q): %v", qualifier, err)
+		}
+		return res.Version.Config.Timeout
+	}
+
+	timeout("")
+	reads := store.count()
+	for range 5 {
+		timeout("")
+	}
+	if got := store.count(); got != reads {
+		t.Errorf("5 unchanged resolves read the store %d times; want 0 (cached)", got-reads)
+	}
+
+	if _, err := r.UpdateConfig(ctx, "f", func(c *function.Config) { c.Timeout = 10 }, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := timeout(""); got != 10 {
+		t.Errorf("after UpdateConfig: timeout %d, want 10", got)
+	}
+	if len(seenByCallback) != 1 || seenByCallback[0] != 10 {
+		t.Errorf("OnChange resolved timeouts %v; want [10], the new configuration", seenByCallback)
+	}
+	if _, err := r.Publish(ctx, "f", "", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.CreateAlias(ctx, "f", function.Alias{Name: "live", Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := timeout("live"); got != 10 {
+		t.Errorf("live → 1: timeout %d, want 10", got)
+	}
+	if _, err := r.UpdateConfig(ctx, "f", func(c *function.Config) { c.Timeout = 20 }, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Publish(ctx, "f", "", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := timeout("live"); got != 10 {
+		t.Errorf("live still → 1: timeout %d, want 10", got)
+	}
+	if _, err := r.UpdateAlias(ctx, "f", "live", func(a *function.Alias) { a.Version = 2 }, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := timeout("live"); got != 20 {
+		t.Errorf("after moving live to 2: timeout %d, want 20", got)
+	}
+	before, err := r.Resolve(ctx, "f", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.UpdateCode(ctx, "f", []byte("code2"), false, ""); err != nil {
+		t.Fatal(err)
+	}
+	after, err := r.Resolve(ctx, "f", "")
+	if err != nil || after.Version.Code.SHA256 == before.Version.Code.SHA256 {
+		t.Errorf("after UpdateCode: code %s (was %s), %v; want the new code", after.Version.Code.SHA256, before.Version.Code.SHA256, err)
+	}
+	if err := r.Delete(ctx, "f", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Resolve(ctx, "f", ""); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("after Delete: Resolve = %v, want not found", err)
+	}
+	if _, err := r.Resolve(ctx, "f", "live"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("after Delete: Resolve(live) = %v, want not found", err)
+	}
+}

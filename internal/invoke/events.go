@@ -34,7 +34,17 @@ func (s *Service) enqueue(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
+	s.wakeEvents()
 	return Response{StatusCode: 202}, nil
+}
+
+// wakeEvents tells RunEvents to look at the queue now: an event was queued
+// or a worker freed its slot.
+func (s *Service) wakeEvents() {
+	select {
+	case s.eventWake <- struct{}{}:
+	default:
+	}
 }
 
 // EventOptions tune the event worker.
@@ -44,7 +54,8 @@ type EventOptions struct {
 	RetryDelay time.Duration
 	// Workers bounds the events running at once.
 	Workers int
-	// Poll is how often the queue is checked for due events.
+	// Poll is how often the queue is checked for due events (retries come
+	// due with time); a new event, or a slot freed, is looked at at once.
 	Poll time.Duration
 }
 
@@ -78,6 +89,7 @@ func (s *Service) RunEvents(ctx context.Context, opts EventOptions) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-s.eventWake:
 		}
 		free := cap(slots) - len(slots)
 		if free == 0 {
@@ -96,6 +108,7 @@ func (s *Service) RunEvents(ctx context.Context, opts EventOptions) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer s.wakeEvents()
 				defer func() { <-slots }()
 				s.runEvent(ctx, q, e, opts)
 			}()

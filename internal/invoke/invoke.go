@@ -74,18 +74,20 @@ type Packages interface {
 
 // Service runs invocations.
 type Service struct {
-	registry *function.Registry
-	pool     *pool.Pool
-	packages Packages
-	env      execenv.Options
-	region   string
-	log      *slog.Logger
-	seq      atomic.Uint64
-	queue    Queue             // nil until RunEvents
-	usage    *usage.Recorder   // nil: usage is not metered
-	metrics  *metrics.Registry // nil: no metrics
-	tracer   trace.Tracer      // a no-op one unless Trace is called
-	admit    func(tenant.ID) error
+	// eventWake holds a value when RunEvents should look at the queue.
+	eventWake chan struct{}
+	registry  *function.Registry
+	pool      *pool.Pool
+	packages  Packages
+	env       execenv.Options
+	region    string
+	log       *slog.Logger
+	seq       atomic.Uint64
+	queue     Queue             // nil until RunEvents
+	usage     *usage.Recorder   // nil: usage is not metered
+	metrics   *metrics.Registry // nil: no metrics
+	tracer    trace.Tracer      // a no-op one unless Trace is called
+	admit     func(tenant.ID) error
 }
 
 // AdmitTenants makes every invocation of a tenant ask check first (a
@@ -120,7 +122,7 @@ func (s *Service) meter(ctx context.Context, function string, id tenant.ID, c us
 
 // New returns the service. Call Pool to get the pool it built, to close it.
 func New(registry *function.Registry, packages Packages, env execenv.Options, poolConfig pool.Config, region string, log *slog.Logger) *Service {
-	s := &Service{registry: registry, packages: packages, env: env, region: region, log: log,
+	s := &Service{eventWake: make(chan struct{}, 1), registry: registry, packages: packages, env: env, region: region, log: log,
 		tracer: noop.NewTracerProvider().Tracer("")}
 	s.pool = pool.New(poolConfig, s.start, log)
 	return s

@@ -89,6 +89,10 @@ type Config struct {
 	// at /metrics ("" for nowhere). Keep it private: it names functions and
 	// MetricsTenants.
 	MetricsAddr string `yaml:"metrics-addr"`
+	// Pprof serves Go's profiler at /debug/pprof/ on MetricsAddr, for
+	// finding where the server's time goes. Off by default: a profile shows
+	// what the server is doing, which is no one else's business.
+	Pprof bool `yaml:"pprof"`
 	// MetricsTenants get per-tenant series; all other tenants are summed as
 	// tenant="other", so the series stay bounded at any number of tenants.
 	MetricsTenants []string `yaml:"metrics-tenants"`
@@ -191,6 +195,8 @@ func (c Config) Validate() error {
 	addrs := map[string]string{"api-addr": c.APIAddr, "gateway-addr": c.GatewayAddr}
 	if c.MetricsAddr != "" {
 		addrs["metrics-addr"] = c.MetricsAddr
+	} else if c.Pprof {
+		bad("pprof", "needs metrics-addr: the profiler is served on the metrics listener")
 	}
 	for field, addr := range addrs {
 		if _, _, err := net.SplitHostPort(addr); err != nil {

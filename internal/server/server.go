@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -202,6 +203,13 @@ key, set %s and %s before starting.
 			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 			s.metrics.WriteTo(w)
 		})
+		if cfg.Pprof {
+			mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+			mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+			mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+			mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		}
 		s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	}
@@ -228,7 +236,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	eventsDone := make(chan struct{})
 	go func() {
 		defer close(eventsDone)
-		s.invoker.RunEvents(events, invoke.EventOptions{RetryDelay: s.cfg.EventRetryDelay, Workers: s.cfg.EventWorkers, Poll: 50 * time.Millisecond})
+		s.invoker.RunEvents(events, invoke.EventOptions{RetryDelay: s.cfg.EventRetryDelay, Workers: s.cfg.EventWorkers,
+			// New events wake the worker; the poll finds retries come due.
+			Poll: min(time.Second, max(s.cfg.EventRetryDelay/4, 10*time.Millisecond))})
 	}()
 	pruneDone := make(chan struct{})
 	go func() {

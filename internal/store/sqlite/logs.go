@@ -73,7 +73,7 @@ func (l *LogStore) Append(ctx context.Context, records []logs.Record) error {
 		return nil
 	}
 	err := l.write(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO logs (`+logColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`)
+		stmt, err := l.s.prepared(ctx, tx, `INSERT INTO logs (`+logColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"maps"
 	"net/url"
+	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
@@ -23,6 +24,8 @@ import (
 // checks cannot change before it commits.
 type Store struct {
 	db *sql.DB
+	// stmts are the prepared statements of prepared, by query.
+	stmts sync.Map
 	// quotas batches quota takes into group commits (see QuotaStore).
 	quotas quotaBatcher
 }
@@ -119,7 +122,32 @@ func setUp(ctx context.Context, db *sql.DB, wantSync int) error {
 }
 
 // Close closes the database. Everything acknowledged is already on disk.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.stmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
+	return s.db.Close()
+}
+
+// prepared returns query prepared once for the store's life, in tx: the
+// hot writes (usage, log records) run it for every invocation, and parsing
+// and planning it each time cost more than running it. database/sql keeps
+// it prepared on each connection that has run it.
+func (s *Store) prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, ok := s.stmts.Load(query)
+	if !ok {
+		prepared, err := s.db.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		var loaded bool
+		if st, loaded = s.stmts.LoadOrStore(query, prepared); loaded {
+			prepared.Close()
+		}
+	}
+	return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+}
 
 // fail wraps err with the operation that failed. A constraint that SQLite
 // enforced gets the errdefs kind the contract promises: a duplicate key is

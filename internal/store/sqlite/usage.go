@@ -25,7 +25,7 @@ func (u *UsageStore) Add(ctx context.Context, rows []usage.Row) error {
 		return fmt.Errorf("sqlite: usage: %w", err)
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO usage (function_name, tenant, hour, invocations, errors, throttles,
+	stmt, err := u.db.prepared(ctx, tx, `INSERT INTO usage (function_name, tenant, hour, invocations, errors, throttles,
 		mb_millis, environments, cold_starts, bytes_in, bytes_out) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (function_name, tenant, hour) DO UPDATE SET
 		invocations = invocations + excluded.invocations, errors = errors + excluded.errors,

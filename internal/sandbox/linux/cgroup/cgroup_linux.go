@@ -1,16 +1,17 @@
 package cgroup
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -365,6 +366,9 @@ type Group struct {
 	id   string
 	fs   cgroupFS
 	dirs []groupDir
+
+	statsMu      sync.Mutex // guards the files Stats keeps open
+	peak, events *statFile
 }
 
 type groupDir struct {
@@ -482,45 +486,79 @@ func (g *Group) Kill() error {
 	}
 }
 
-// Stats reads the group's memory counters.
+// Stats reads the group's memory counters. It runs after every
+// invocation, so it keeps the two files open and rereads them with one
+// pread each: opening, reading and closing them took about 125 µs per
+// invocation on a VM whose system calls are slow (10% of the server's CPU
+// under warm load).
 func (g *Group) Stats() Stats {
 	var s Stats
+	g.statsMu.Lock()
+	defer g.statsMu.Unlock()
 	for _, d := range g.dirs {
 		if !slices.Contains(d.uses, "memory") {
 			continue
 		}
-		if d.version == 1 {
-			s.MemoryPeakBytes = readInt(filepath.Join(d.path, "memory.max_usage_in_bytes"))
-			s.OOMKills = readKey(filepath.Join(d.path, "memory.oom_control"), "oom_kill")
-		} else {
-			s.MemoryPeakBytes = readInt(filepath.Join(d.path, "memory.peak"))
-			s.OOMKills = readKey(filepath.Join(d.path, "memory.events"), "oom_kill")
+		if g.peak == nil {
+			peak, events := "memory.peak", "memory.events"
+			if d.version == 1 {
+				peak, events = "memory.max_usage_in_bytes", "memory.oom_control"
+			}
+			g.peak = &statFile{path: filepath.Join(d.path, peak)}
+			g.events = &statFile{path: filepath.Join(d.path, events)}
 		}
+		var buf [512]byte
+		s.MemoryPeakBytes = parseInt(g.peak.read(buf[:]))
+		s.OOMKills = parseKey(g.events.read(buf[:]), "oom_kill")
 	}
 	return s
 }
 
-// readInt returns the number in file, 0 if there is none.
-func readInt(file string) int64 {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return 0
+// statFile is a control file kept open for rereading.
+type statFile struct {
+	path string
+	f    *os.File
+}
+
+// read returns the file's current contents (up to len(buf)), nil if it
+// cannot be read. A control file regenerates its contents on a read from
+// offset 0.
+func (f *statFile) read(buf []byte) []byte {
+	if f.f == nil {
+		file, err := os.Open(f.path)
+		if err != nil {
+			return nil
+		}
+		f.f = file
 	}
+	n, err := f.f.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return nil
+	}
+	return buf[:n]
+}
+
+func (f *statFile) close() {
+	if f != nil && f.f != nil {
+		f.f.Close()
+		f.f = nil
+	}
+}
+
+// parseInt returns the number in data, 0 if there is none.
+func parseInt(data []byte) int64 {
 	n, _ := strconv.ParseInt(string(bytes.TrimSpace(data)), 10, 64)
 	return n
 }
 
-// readKey returns the value of key in a flat-keyed file ("key value" lines),
+// parseKey returns the value of key in flat-keyed data ("key value" lines),
 // 0 if it has none.
-func readKey(file, key string) int64 {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return 0
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), " "); ok && k == key {
-			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+func parseKey(data []byte, key string) int64 {
+	for len(data) > 0 {
+		var line []byte
+		line, data, _ = bytes.Cut(data, []byte{'\n'})
+		if k, v, ok := bytes.Cut(line, []byte{' '}); ok && string(k) == key {
+			n, _ := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64)
 			return n
 		}
 	}
@@ -532,6 +570,10 @@ func readKey(file, key string) int64 {
 // for up to 2 s while just-killed processes are torn down. A directory
 // already gone is not an error.
 func (g *Group) Remove() error {
+	g.statsMu.Lock()
+	g.peak.close() // Stats reopens them if it comes again
+	g.events.close()
+	g.statsMu.Unlock()
 	var errs []error
 	for _, d := range g.dirs {
 		deadline := time.Now().Add(removeTimeout)
