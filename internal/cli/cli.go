@@ -28,6 +28,7 @@ type CLI struct {
 	Keys        KeysCmd        `cmd:"" help:"Create, list and revoke the API keys callers present to the gateway."`
 	Authorizers AuthorizersCmd `cmd:"" help:"Manage authorizers: how the gateway verifies a JWT, or asks a function, to learn the tenant."`
 	Routes      RoutesCmd      `cmd:"" help:"Route gateway methods and paths to functions, and say how each names the tenant."`
+	Roles       RolesCmd       `cmd:"" help:"Manage roles: the IAM policies that functions' tenant-scoped credentials and STS sessions act under."`
 }
 
 // env is what commands need from the process around them.

@@ -5,15 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/bulkhead-dev/bulkhead/internal/logs"
 	"log/slog"
 	"math"
+	"net/http"
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/bulkhead-dev/bulkhead/internal/logs"
 	"github.com/bulkhead-dev/bulkhead/internal/runtimeapi"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox"
 )
@@ -36,6 +38,28 @@ type Spec struct {
 	LogFormat   string
 	LogLevel    string
 	LogGroup    string
+	// Services, when set, are offered to the program on the environment's
+	// endpoint beside the Runtime API (credentials and the data API).
+	Services *Services
+}
+
+// Services are what an environment offers its program besides the Runtime
+// API, on the same endpoint, which only the program can reach.
+type Services struct {
+	// Env is added to the program's environment, over the function's own
+	// variables; sandbox.EndpointPlaceholder in a value stands for the
+	// endpoint's host:port.
+	Env map[string]string
+	// Handler serves every request to the endpoint that is not the
+	// Runtime API's (whose paths begin /2018-06-01/).
+	Handler http.Handler
+	// Bind is called with the tenant of the environment's first invocation
+	// before it is delivered, and again with each later invocation's
+	// tenant; an error refuses the invocation. An environment serves one
+	// tenant for its life, and Bind is where its services learn which.
+	Bind func(tenant string) error
+	// Close is called once, when the environment ends.
+	Close func()
 }
 
 // Options are the environment's platform settings.
@@ -62,6 +86,7 @@ type Env struct {
 	invoked      bool // an invocation has been reported: the next is not cold
 	log          *slog.Logger
 	mu           sync.Mutex // serialises Invoke and guards dead
+	servicesOnce sync.Once
 	dead         bool
 	once         sync.Once
 }
@@ -98,7 +123,7 @@ func Start(ctx context.Context, opts Options, spec Spec) (*Env, error) {
 		Code:        spec.Code,
 		Command:     []string{"bootstrap"},
 		Env:         environment(spec, opts.Driver.CodeDir(spec.Code)),
-		Endpoint:    e.api,
+		Endpoint:    e.endpoint(),
 		EndpointEnv: "AWS_LAMBDA_RUNTIME_API",
 		Stdout:      e.out.writer("stdout"),
 		Stderr:      e.out.writer("stderr"),
@@ -111,12 +136,14 @@ func Start(ctx context.Context, opts Options, spec Spec) (*Env, error) {
 	})
 	if err != nil {
 		e.api.Close()
+		e.closeServices()
 		return nil, fmt.Errorf("start sandbox: %w", err)
 	}
 	e.sb = sb
 	go func() { // ends when the sandbox does: its Done closes on exit or Destroy
 		<-sb.Done()
 		e.api.Close()
+		e.closeServices()
 	}()
 
 	ictx, cancel := context.WithTimeout(ctx, opts.InitTimeout)
@@ -211,6 +238,11 @@ func environment(spec Spec, taskRoot string) []string {
 	for k, v := range spec.Environment {
 		env[k] = v // reserved names were refused when the function was configured
 	}
+	if spec.Services != nil {
+		for k, v := range spec.Services.Env {
+			env[k] = v
+		}
+	}
 	out := make([]string, 0, len(env))
 	for k, v := range env {
 		out = append(out, k+"="+v)
@@ -248,6 +280,11 @@ func (e *Env) Invoke(ctx context.Context, inv runtimeapi.Invocation) (Result, er
 	defer e.mu.Unlock()
 	if e.dead {
 		return Result{}, errors.New("execenv: invoke on a dead environment")
+	}
+	if sv := e.spec.Services; sv != nil && sv.Bind != nil {
+		if err := sv.Bind(inv.TenantID); err != nil {
+			return Result{}, fmt.Errorf("execenv: binding the environment's services to the invocation's tenant: %w", err)
+		}
 	}
 	e.out.begin(inv.RequestID, inv.TenantID)
 	e.out.add(logs.TypeStart, map[string]any{"version": e.spec.Version, "functionArn": inv.FunctionARN})
@@ -351,8 +388,32 @@ func (e *Env) Destroy() {
 	e.destroy()
 }
 
+// endpoint is the handler of the environment's endpoint: the Runtime API,
+// and the services beside it.
+func (e *Env) endpoint() http.Handler {
+	sv := e.spec.Services
+	if sv == nil || sv.Handler == nil {
+		return e.api
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/2018-06-01/") {
+			e.api.ServeHTTP(w, r)
+			return
+		}
+		sv.Handler.ServeHTTP(w, r)
+	})
+}
+
+// closeServices ends the environment's services, once.
+func (e *Env) closeServices() {
+	if sv := e.spec.Services; sv != nil && sv.Close != nil {
+		e.servicesOnce.Do(sv.Close)
+	}
+}
+
 func (e *Env) destroy() {
 	e.once.Do(func() {
+		e.closeServices()
 		e.api.Close()
 		if err := e.sb.Destroy(); err != nil {
 			e.log.Warn("sandbox destroy failed", "err", err)

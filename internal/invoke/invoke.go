@@ -76,18 +76,20 @@ type Packages interface {
 type Service struct {
 	// eventWake holds a value when RunEvents should look at the queue.
 	eventWake chan struct{}
-	registry  *function.Registry
-	pool      *pool.Pool
-	packages  Packages
-	env       execenv.Options
-	region    string
-	log       *slog.Logger
-	seq       atomic.Uint64
-	queue     Queue             // nil until RunEvents
-	usage     *usage.Recorder   // nil: usage is not metered
-	metrics   *metrics.Registry // nil: no metrics
-	tracer    trace.Tracer      // a no-op one unless Trace is called
-	admit     func(tenant.ID) error
+	// services gives new environments their services; nil: none.
+	services func(EnvironmentFor) (*execenv.Services, error)
+	registry *function.Registry
+	pool     *pool.Pool
+	packages Packages
+	env      execenv.Options
+	region   string
+	log      *slog.Logger
+	seq      atomic.Uint64
+	queue    Queue             // nil until RunEvents
+	usage    *usage.Recorder   // nil: usage is not metered
+	metrics  *metrics.Registry // nil: no metrics
+	tracer   trace.Tracer      // a no-op one unless Trace is called
+	admit    func(tenant.ID) error
 }
 
 // AdmitTenants makes every invocation of a tenant ask check first (a
@@ -359,6 +361,12 @@ func (s *Service) start(ctx context.Context, v pool.Version, memoryMB int) (pool
 	}
 	c := ver.Config
 	envID := "env-" + strconv.FormatUint(s.seq.Add(1), 10) + "-" + uuid.New()[:8]
+	var services *execenv.Services
+	if s.services != nil {
+		if services, err = s.services(EnvironmentFor{ID: envID, Function: v.Function, Version: function.VersionString(v.Number), Role: c.Role}); err != nil {
+			return nil, err
+		}
+	}
 	ctx, span := s.tracer.Start(ctx, "environment.start", trace.WithAttributes(
 		attribute.String("faas.name", v.Function), attribute.String("bulkhead.environment.id", envID),
 		attribute.Int("faas.max_memory", memoryMB<<20)))
@@ -376,6 +384,7 @@ func (s *Service) start(ctx context.Context, v pool.Version, memoryMB int) (pool
 		LogFormat:   c.Logging.Format,
 		LogLevel:    c.Logging.ApplicationLogLevel,
 		LogGroup:    "/aws/lambda/" + v.Function,
+		Services:    services,
 	})
 	endSpan(span, Response{}, err)
 	if err != nil {
@@ -383,3 +392,16 @@ func (s *Service) start(ctx context.Context, v pool.Version, memoryMB int) (pool
 	}
 	return env, nil
 }
+
+// EnvironmentFor describes an environment about to start, for the services
+// it is given.
+type EnvironmentFor struct {
+	ID       string
+	Function string
+	Version  string
+	Role     string // the function's execution role ARN
+}
+
+// ProvideServices makes f give each new environment its services
+// (credentials, the data API). Call it before serving.
+func (s *Service) ProvideServices(f func(EnvironmentFor) (*execenv.Services, error)) { s.services = f }

@@ -14,6 +14,7 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 	"github.com/bulkhead-dev/bulkhead/internal/function"
 	"github.com/bulkhead-dev/bulkhead/internal/gateway"
+	"github.com/bulkhead-dev/bulkhead/internal/iam"
 	"github.com/bulkhead-dev/bulkhead/internal/invoke"
 	"github.com/bulkhead-dev/bulkhead/internal/logs"
 	"github.com/bulkhead-dev/bulkhead/internal/sigv4"
@@ -48,6 +49,7 @@ type API struct {
 	audit    audit.Log
 	gateway  *gateway.Gateway
 	tenants  *tenant.Registry
+	roles    *iam.Registry
 	log      *slog.Logger
 	mux      *http.ServeMux
 }
@@ -71,14 +73,16 @@ type Config struct {
 	// Gateway and Tenants serve the tenant and gateway admin API; nil: 404.
 	Gateway *gateway.Gateway
 	Tenants *tenant.Registry
-	Log     *slog.Logger
+	// Roles serve the roles admin API; nil: 404.
+	Roles *iam.Registry
+	Log   *slog.Logger
 }
 
 // New returns the Lambda API over registry. Every request except GET /healthz
 // must be signed with a key the verifier accepts.
 func New(c Config) *API {
 	a := &API{registry: c.Registry, invoker: c.Invoker, verifier: c.Verifier, health: c.Health, logs: c.Logs,
-		usage: c.Usage, price: c.Price, audit: c.Audit, gateway: c.Gateway, tenants: c.Tenants, log: c.Log}
+		usage: c.Usage, price: c.Price, audit: c.Audit, gateway: c.Gateway, tenants: c.Tenants, roles: c.Roles, log: c.Log}
 	a.mux = a.routes()
 	return a
 }

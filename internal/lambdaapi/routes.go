@@ -59,6 +59,11 @@ func (a *API) routes() *http.ServeMux {
 	route("POST "+fd+"/routes", "CreateRoute", maxControlRequest, a.createRoute)
 	route("GET "+fd+"/routes", "ListRoutes", maxControlRequest, a.listRoutes)
 	route("DELETE "+fd+"/routes/{id}", "DeleteRoute", maxControlRequest, a.deleteRoute)
+	route("POST "+fd+"/roles", "CreateRole", maxControlRequest, a.putRole(true))
+	route("GET "+fd+"/roles", "ListRoles", maxControlRequest, a.listRoles)
+	route("GET "+fd+"/roles/{name}", "GetRole", maxControlRequest, a.getRole)
+	route("PUT "+fd+"/roles/{name}", "UpdateRole", maxControlRequest, a.putRole(false))
+	route("DELETE "+fd+"/roles/{name}", "DeleteRole", maxControlRequest, a.deleteRole)
 
 	// Anything else, once authenticated, is an operation Bulkhead does not have.
 	route("/", "Unknown", maxControlRequest, func(http.ResponseWriter, *http.Request, []byte) error {

@@ -44,14 +44,27 @@ func Program(spec Spec, codeDir string) string {
 	return path.Join(codeDir, program)
 }
 
+// EndpointPlaceholder, in a value of Spec.Env, stands for the endpoint's
+// host:port as the program reaches it, which only the driver knows: a URL
+// of another service on the endpoint is "http://" + EndpointPlaceholder +
+// "/path".
+const EndpointPlaceholder = "{{endpoint}}"
+
 // Environment returns spec.Env with TMPDIR set to tmp and, when addr is not
-// empty, EndpointEnv set to addr, replacing any entries the caller set for
-// those names.
+// empty, EndpointEnv set to addr and EndpointPlaceholder replaced by it,
+// replacing any entries the caller set for those names.
 func Environment(spec Spec, tmp, addr string) []string {
 	env := slices.DeleteFunc(slices.Clone(spec.Env), func(kv string) bool {
 		k, _, _ := strings.Cut(kv, "=")
 		return k == "TMPDIR" || addr != "" && k == spec.EndpointEnv
 	})
+	if addr != "" {
+		for i, kv := range env {
+			if strings.Contains(kv, EndpointPlaceholder) {
+				env[i] = strings.ReplaceAll(kv, EndpointPlaceholder, addr)
+			}
+		}
+	}
 	env = append(env, "TMPDIR="+tmp)
 	if addr != "" {
 		env = append(env, spec.EndpointEnv+"="+addr)

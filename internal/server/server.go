@@ -19,6 +19,7 @@ import (
 	"github.com/bulkhead-dev/bulkhead/internal/execenv"
 	"github.com/bulkhead-dev/bulkhead/internal/function"
 	"github.com/bulkhead-dev/bulkhead/internal/gateway"
+	"github.com/bulkhead-dev/bulkhead/internal/iam"
 	"github.com/bulkhead-dev/bulkhead/internal/invoke"
 	"github.com/bulkhead-dev/bulkhead/internal/lambdaapi"
 	"github.com/bulkhead-dev/bulkhead/internal/logs"
@@ -49,6 +50,7 @@ type Server struct {
 	front    *gateway.Gateway
 
 	metricsSrv *http.Server // nil without --metrics-addr
+	roles      *iam.Registry
 	metricsLn  net.Listener
 
 	api, gateway     *http.Server
@@ -171,6 +173,14 @@ key, set %s and %s before starting.
 	if err := s.openGateway(cfg, log); err != nil {
 		return nil, err
 	}
+	roles, bad, err := iam.NewRegistry(context.Background(), s.db, cfg.AccountID)
+	if err != nil {
+		return nil, fmt.Errorf("roles: %w", err)
+	}
+	for _, err := range bad {
+		log.Warn("role authorises nothing until updated", "err", err)
+	}
+	s.roles = roles
 
 	verifier := &sigv4.Verifier{Service: "lambda", Region: cfg.Region, Secret: key.Secret}
 	s.api = &http.Server{
@@ -178,7 +188,7 @@ key, set %s and %s before starting.
 			Registry: s.registry, Invoker: s.invoker, Verifier: verifier, Logs: s.logStore, Log: log,
 			Usage: s.db.Usage(), Price: cfg.Price, Audit: s.db.Audit(),
 			Health:  map[string]string{"isolation": cfg.Isolation, "sandbox": describe},
-			Gateway: s.front, Tenants: s.tenants,
+			Gateway: s.front, Tenants: s.tenants, Roles: s.roles,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),

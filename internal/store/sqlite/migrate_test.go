@@ -93,7 +93,7 @@ func TestStoreSQLiteMigrateFreshAndReopen(t *testing.T) {
 	if len(first) != len(embedded(t)) || first[0].version != 1 {
 		t.Fatalf("a fresh database recorded %v, want versions 1…%d", first, len(embedded(t)))
 	}
-	want := []string{"alias_weights", "aliases", "api_keys", "audit", "authorizers", "event_invocations", "functions", "logs", "quota_counters", "routes", "schema_migrations", "sqlite_sequence", "tenants", "usage", "usage_plans", "versions"}
+	want := []string{"alias_weights", "aliases", "api_keys", "audit", "authorizers", "event_invocations", "functions", "logs", "quota_counters", "roles", "routes", "schema_migrations", "sqlite_sequence", "tenants", "usage", "usage_plans", "versions"}
 	if got := tables(t, db); !slices.Equal(got, want) {
 		t.Errorf("tables = %q, want %q", got, want)
 	}
