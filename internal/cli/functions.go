@@ -28,7 +28,7 @@ type FunctionsCreateCmd struct {
 	Zip         string            `required:"" type:"existingfile" placeholder:"FILE" help:"Deployment package: a zip with an executable named bootstrap at its root."`
 	Runtime     string            `default:"provided.al2023" enum:"provided.al2023,provided.al2,provided" help:"Runtime (${enum})."`
 	Handler     string            `default:"bootstrap" help:"Handler string passed to the runtime as _HANDLER."`
-	Role        string            `default:"arn:aws:iam::000000000000:role/bulkhead-function" help:"Execution role ARN (recorded; data credentials come later)."`
+	Role        string            `default:"arn:aws:iam::000000000000:role/bulkhead-function" help:"Execution role ARN; when it names a Bulkhead role (bulkhead roles), each environment gets credentials for it, scoped to its tenant."`
 	Memory      int               `default:"128" help:"Memory in MB, 128-10240."`
 	Timeout     int               `default:"3" help:"Timeout in seconds, 1-900."`
 	TmpSize     int               `name:"ephemeral-storage" default:"512" help:"Size of /tmp in MB, 512-10240."`

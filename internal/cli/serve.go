@@ -42,6 +42,11 @@ type ServeCmd struct {
 	RequireRegisteredTenants *bool          `name:"require-registered-tenants" help:"Refuse invocations of tenants not registered with 'bulkhead tenants create' (default false; suspended tenants are refused either way)." negatable:""`
 	TraceEndpoint            string         `name:"trace-endpoint" help:"Export OpenTelemetry spans of invocations over OTLP/HTTP to this collector URL, e.g. http://localhost:4318 (default: no tracing)." placeholder:"URL"`
 	TraceSampleRatio         *float64       `name:"trace-sample-ratio" help:"Fraction of new traces recorded; callers' sampling decisions are followed (default 1)."`
+	DataRateLimit            *float64       `name:"data-rate-limit" help:"Requests per second each tenant may make to the data API; beyond it, ThrottlingException (default 1000; 0 for no limit)."`
+	DataBurstLimit           *int           `name:"data-burst-limit" help:"Requests a tenant may make to the data API at once after an idle spell (default 2000)."`
+	DataPostgresOwnerDSN     string         `name:"data-postgres-owner-dsn" help:"Keep the data API's tables in PostgreSQL: the DSN of the role that owns the schema (runs migrations). With the two below; docs/data.md shows the roles to provision." placeholder:"DSN"`
+	DataPostgresAppDSN       string         `name:"data-postgres-app-dsn" help:"DSN of the role tenants' data requests run as: not the owner, NOBYPASSRLS, so row-level security applies." placeholder:"DSN"`
+	DataPostgresServiceDSN   string         `name:"data-postgres-service-dsn" help:"DSN of the role requests without a tenant run as (BYPASSRLS, not the owner)." placeholder:"DSN"`
 	Examples                 string         `help:"Deploy every executable in this directory as a per-tenant function named after it (make run builds examples/ there)." type:"existingdir" placeholder:"DIR"`
 }
 
@@ -98,6 +103,15 @@ func (c *ServeCmd) Run(e *env) error {
 	if c.UsageSync != nil {
 		cfg.UsageSync = *c.UsageSync
 	}
+	if c.DataRateLimit != nil {
+		cfg.DataRateLimit = *c.DataRateLimit
+	}
+	if c.DataBurstLimit != nil {
+		cfg.DataBurstLimit = *c.DataBurstLimit
+	}
+	override(&cfg.DataPostgres.OwnerDSN, c.DataPostgresOwnerDSN)
+	override(&cfg.DataPostgres.AppDSN, c.DataPostgresAppDSN)
+	override(&cfg.DataPostgres.ServiceDSN, c.DataPostgresServiceDSN)
 	for _, f := range []struct {
 		field *float64
 		flag  *float64

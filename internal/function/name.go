@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 )
@@ -12,9 +13,9 @@ import (
 const LatestQualifier = "$LATEST"
 
 var (
-	namePattern  = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
-	aliasPattern = regexp.MustCompile(`^[a-zA-Z0-9_-]+$`)
-	digits       = regexp.MustCompile(`^[0-9]+$`)
+	namePattern  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_-]+$`) })
+	aliasPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z0-9_-]+$`) })
+	digits       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+$`) })
 )
 
 // Ref is a parsed function reference: a name and an optional qualifier,
@@ -84,7 +85,7 @@ func (a ARNs) ParseRef(s string) (Ref, error) {
 		rest = parts[6:]
 	case len(parts) >= 3 && parts[1] == "function":
 		// account:function:name[:qualifier]
-		if len(parts) > 4 || !digits.MatchString(parts[0]) || len(parts[0]) != 12 {
+		if len(parts) > 4 || !digits().MatchString(parts[0]) || len(parts[0]) != 12 {
 			return Ref{}, badName(s)
 		}
 		if parts[0] != a.Account {
@@ -120,7 +121,7 @@ func CheckName(name string) error {
 	if len(name) > 64 {
 		errs = append(errs, Violation(name, "functionName", "Member must have length less than or equal to 64"))
 	}
-	if len(name) > 0 && !namePattern.MatchString(name) {
+	if len(name) > 0 && !namePattern().MatchString(name) {
 		errs = append(errs, Violation(name, "functionName", "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+"))
 	}
 	return ConstraintError(errs...)
@@ -134,10 +135,10 @@ func badName(s string) error {
 // checkQualifier validates a qualifier's form: $LATEST, a version number or an
 // alias name.
 func checkQualifier(q string) error {
-	if q == LatestQualifier || digits.MatchString(q) {
+	if q == LatestQualifier || digits().MatchString(q) {
 		return nil
 	}
-	if len(q) == 0 || len(q) > 128 || !aliasPattern.MatchString(q) {
+	if len(q) == 0 || len(q) > 128 || !aliasPattern().MatchString(q) {
 		return ConstraintError(Violation(q, "qualifier",
 			"Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+)"))
 	}
@@ -152,7 +153,7 @@ func CheckAliasName(name string) error {
 	if len(name) == 0 || len(name) > 128 {
 		errs = append(errs, Violation(name, "name", "Member must have length between 1 and 128"))
 	}
-	if !aliasPattern.MatchString(name) || digits.MatchString(name) {
+	if !aliasPattern().MatchString(name) || digits().MatchString(name) {
 		errs = append(errs, Violation(name, "name", "Member must satisfy regular expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)"))
 	}
 	return ConstraintError(errs...)
@@ -163,7 +164,7 @@ func ParseVersion(s string) (int, bool) {
 	if s == LatestQualifier {
 		return Latest, true
 	}
-	if !digits.MatchString(s) || len(s) > 9 {
+	if !digits().MatchString(s) || len(s) > 9 {
 		return 0, false
 	}
 	n, err := strconv.Atoi(s)

@@ -233,7 +233,7 @@ func (r *Registry) resolve(ctx context.Context, ref Ref) (Resolved, error) {
 	}
 	var alias string
 	if !isVersion {
-		if digits.MatchString(ref.Qualifier) {
+		if digits().MatchString(ref.Qualifier) {
 			return Resolved{}, errdefs.New(errdefs.ErrNotFound, "Function not found: %s", r.arns.Qualified(ref.Name, ref.Qualifier))
 		}
 		a, err := r.store.Alias(ctx, ref.Name, ref.Qualifier)

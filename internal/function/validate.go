@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 )
@@ -53,9 +54,11 @@ var reservedEnvironment = []string{
 }
 
 var (
-	rolePattern    = regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-/]+$`)
-	handlerPattern = regexp.MustCompile(`^[^\s]+$`)
-	envKeyPattern  = regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`)
+	rolePattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-/]+$`)
+	})
+	handlerPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^\s]+$`) })
+	envKeyPattern  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-zA-Z]([a-zA-Z0-9_])+$`) })
 )
 
 // hostArchitecture is the Lambda architecture name of the machine Bulkhead
@@ -115,8 +118,8 @@ func (c Config) Validate(functionName string) error {
 	check(c.EphemeralStorage > MaxEphemeralStorage, c.EphemeralStorage, "ephemeralStorage.size", fmt.Sprintf("Member must have value less than or equal to %d", MaxEphemeralStorage))
 	check(len(c.Description) > MaxDescription, c.Description, "description", fmt.Sprintf("Member must have length less than or equal to %d", MaxDescription))
 	check(len(c.Handler) > MaxHandler, c.Handler, "handler", fmt.Sprintf("Member must have length less than or equal to %d", MaxHandler))
-	check(c.Handler != "" && !handlerPattern.MatchString(c.Handler), c.Handler, "handler", `Member must satisfy regular expression pattern: [^\s]+`)
-	check(!rolePattern.MatchString(c.Role), c.Role, "role", `Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+`)
+	check(c.Handler != "" && !handlerPattern().MatchString(c.Handler), c.Handler, "handler", `Member must satisfy regular expression pattern: [^\s]+`)
+	check(!rolePattern().MatchString(c.Role), c.Role, "role", `Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+`)
 	known := slices.Contains(SupportedRuntimes, c.Runtime) || slices.Contains(awsRuntimes, c.Runtime)
 	check(c.Runtime != "" && !known, c.Runtime, "runtime", "Member must satisfy enum value set: ["+strings.Join(append(slices.Clone(SupportedRuntimes), awsRuntimes...), ", ")+"]")
 	check(c.Architecture != ArchitectureX8664 && c.Architecture != ArchitectureARM64, []string{c.Architecture}, "architectures", "Member must satisfy constraint: [Member must satisfy enum value set: [x86_64, arm64]]")
@@ -156,7 +159,7 @@ func checkEnvironment(env map[string]string) error {
 	for k := range env {
 		if slices.Contains(reservedEnvironment, k) {
 			reserved = append(reserved, k)
-		} else if !envKeyPattern.MatchString(k) {
+		} else if !envKeyPattern().MatchString(k) {
 			badKeys = append(badKeys, k)
 		}
 	}

@@ -49,7 +49,7 @@ type Role struct {
 // ARN is the role's ARN in account.
 func (r Role) ARN(account string) string { return "arn:aws:iam::" + account + ":role/" + r.Name }
 
-var roleName = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+var roleName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{1,64}$`) })
 
 // ParseRoleARN returns the account and name of a role ARN
 // (arn:aws:iam::ACCOUNT:role/[PATH/]NAME); the path is not part of the name.
@@ -65,7 +65,7 @@ func ParseRoleARN(arn string) (account, name string, ok bool) {
 	if i := strings.LastIndexByte(rest, '/'); i >= 0 {
 		rest = rest[i+1:]
 	}
-	if !roleName.MatchString(rest) {
+	if !roleName().MatchString(rest) {
 		return "", "", false
 	}
 	return account, rest, true
@@ -73,7 +73,7 @@ func ParseRoleARN(arn string) (account, name string, ok bool) {
 
 // validate checks what a client sets and compiles the policy.
 func (r Role) validate() (*policy.Policy, error) {
-	if !roleName.MatchString(r.Name) {
+	if !roleName().MatchString(r.Name) {
 		return nil, errdefs.New(errdefs.ErrInvalidArgument, "The specified value for roleName is invalid. It must contain only alphanumeric characters and/or the following: +=,.@_- (1 to 64 characters).")
 	}
 	if len(r.Description) > MaxDescription || !utf8.ValidString(r.Description) {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -18,7 +19,7 @@ import (
 )
 
 // traceparent is a W3C trace context header: version-traceid-parentid-flags.
-var traceparent = regexp.MustCompile(`^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$`)
+var traceparent = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$`) })
 
 // wellFormedXRay reports whether h holds only what an X-Amzn-Trace-Id may
 // (key=value pairs joined with ';') and is at most 256 bytes long. (A regular
@@ -48,7 +49,7 @@ func traceHeader(amzn, w3c string) string {
 	if wellFormedXRay(amzn) && strings.Contains(amzn, "Root=") {
 		return amzn
 	}
-	if m := traceparent.FindStringSubmatch(strings.ToLower(strings.TrimSpace(w3c))); m != nil {
+	if m := traceparent().FindStringSubmatch(strings.ToLower(strings.TrimSpace(w3c))); m != nil {
 		sampled := "0"
 		if m[3] == "01" {
 			sampled = "1"
@@ -119,20 +120,22 @@ func runtimeTrace(span trace.Span, req Request) string {
 
 // The fields of an X-Amzn-Trace-Id a parent is read from.
 var (
-	xrayRoot   = regexp.MustCompile(`(?:^|;)\s*Root=1-([0-9a-f]{8})-([0-9a-f]{24})\s*(?:;|$)`)
-	xrayParent = regexp.MustCompile(`(?:^|;)\s*Parent=([0-9a-f]{16})\s*(?:;|$)`)
-	xraySample = regexp.MustCompile(`(?:^|;)\s*Sampled=([01])\s*(?:;|$)`)
+	xrayRoot = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?:^|;)\s*Root=1-([0-9a-f]{8})-([0-9a-f]{24})\s*(?:;|$)`)
+	})
+	xrayParent = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^|;)\s*Parent=([0-9a-f]{16})\s*(?:;|$)`) })
+	xraySample = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?:^|;)\s*Sampled=([01])\s*(?:;|$)`) })
 )
 
 // remoteParent is the caller's span: from its W3C traceparent, else from its
 // X-Amzn-Trace-Id when that names a Parent. Invalid when it sent neither.
 func remoteParent(amzn, w3c string) trace.SpanContext {
 	var tid, sid, flags string
-	if m := traceparent.FindStringSubmatch(strings.ToLower(strings.TrimSpace(w3c))); m != nil {
+	if m := traceparent().FindStringSubmatch(strings.ToLower(strings.TrimSpace(w3c))); m != nil {
 		tid, sid, flags = m[1], m[2], m[3]
-	} else if r, p := xrayRoot.FindStringSubmatch(amzn), xrayParent.FindStringSubmatch(amzn); r != nil && p != nil {
+	} else if r, p := xrayRoot().FindStringSubmatch(amzn), xrayParent().FindStringSubmatch(amzn); r != nil && p != nil {
 		tid, sid, flags = r[1]+r[2], p[1], "00"
-		if m := xraySample.FindStringSubmatch(amzn); m != nil && m[1] == "1" {
+		if m := xraySample().FindStringSubmatch(amzn); m != nil && m[1] == "1" {
 			flags = "01"
 		}
 	} else {

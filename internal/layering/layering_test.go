@@ -57,6 +57,8 @@ var rules = []struct {
 	{"internal/function", module + "/internal/lambdaapi", "domain code does not depend on a wire"},
 	{"internal/", "github.com/aws/aws-sdk-go-v2", "the AWS SDK is a test client only"},
 	{"cmd/", "github.com/aws/aws-sdk-go-v2", "the AWS SDK is a test client only"},
+	{"internal/data/", "net/http", "the data model and its stores are wire-free; internal/dataapi speaks HTTP"},
+	{"internal/iam", "net/http", "policy evaluation is wire-free"},
 	{"internal/", "gonum.org/", "plotting is the benchmark program's (bench/), not the product's"},
 	{"cmd/", "gonum.org/", "plotting is the benchmark program's (bench/), not the product's"},
 }

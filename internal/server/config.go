@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goccy/go-yaml"
@@ -113,6 +114,14 @@ type Config struct {
 	// TraceSampleRatio is the fraction of new traces recorded; a caller's
 	// traceparent or X-Amzn-Trace-Id sampling decision is followed.
 	TraceSampleRatio float64 `yaml:"trace-sample-ratio"`
+	// DataRateLimit and DataBurstLimit throttle each tenant's requests to
+	// the data API (a token bucket: requests per second, and at once);
+	// beyond them it answers ThrottlingException. A zero rate is no limit.
+	DataRateLimit  float64 `yaml:"data-rate-limit"`
+	DataBurstLimit int     `yaml:"data-burst-limit"`
+	// DataPostgres, when its DSNs are set, keeps the data API's tables in
+	// PostgreSQL instead of the embedded store (data.db in DataDir).
+	DataPostgres PostgresConfig `yaml:"data-postgres"`
 	// Price turns metered usage into cost (bulkhead usage). Defaults:
 	// Lambda's x86 list prices, and nothing per environment.
 	Price usage.Price `yaml:"price"`
@@ -148,6 +157,8 @@ func DefaultConfig() Config {
 		LogRetention:     7 * 24 * time.Hour,
 		LogRetentionMB:   1024,
 		UsageSync:        true,
+		DataRateLimit:    1000,
+		DataBurstLimit:   2000,
 		TraceSampleRatio: 1,
 		Price:            usage.Price{PerMillionRequests: 0.20, PerGBSecond: 0.0000166667},
 	}
@@ -179,7 +190,7 @@ func DefaultDataDir() string {
 }
 
 var (
-	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+	regionPattern  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`) })
 	accountPattern = regexp.MustCompile(`^\d{12}$`)
 )
 
@@ -191,6 +202,9 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		bad("data-dir", "must not be empty")
+	}
+	if c.DataRateLimit < 0 || c.DataBurstLimit < 0 || c.DataRateLimit > 0 && c.DataBurstLimit == 0 {
+		bad("data-rate-limit", "the rate (%g) and burst (%d) must not be negative, and a rate needs a burst", c.DataRateLimit, c.DataBurstLimit)
 	}
 	addrs := map[string]string{"api-addr": c.APIAddr, "gateway-addr": c.GatewayAddr}
 	if c.MetricsAddr != "" {
@@ -206,7 +220,7 @@ func (c Config) Validate() error {
 	if c.APIAddr == c.GatewayAddr && !strings.HasSuffix(c.APIAddr, ":0") {
 		bad("gateway-addr", "must differ from api-addr (both are %q)", c.APIAddr)
 	}
-	if !regionPattern.MatchString(c.Region) {
+	if !regionPattern().MatchString(c.Region) {
 		bad("region", "%q is not a region name like us-east-1", c.Region)
 	}
 	if !accountPattern.MatchString(c.AccountID) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/bulkhead-dev/bulkhead/internal/adminkey"
 	"github.com/bulkhead-dev/bulkhead/internal/artifact"
+	"github.com/bulkhead-dev/bulkhead/internal/data/store"
 	"github.com/bulkhead-dev/bulkhead/internal/execenv"
 	"github.com/bulkhead-dev/bulkhead/internal/function"
 	"github.com/bulkhead-dev/bulkhead/internal/gateway"
@@ -51,6 +52,8 @@ type Server struct {
 
 	metricsSrv *http.Server // nil without --metrics-addr
 	roles      *iam.Registry
+	data       *dataPlane
+	dataStore  store.Store
 	metricsLn  net.Listener
 
 	api, gateway     *http.Server
@@ -181,15 +184,18 @@ key, set %s and %s before starting.
 		log.Warn("role authorises nothing until updated", "err", err)
 	}
 	s.roles = roles
+	if err := s.openDataPlane(cfg, key.Secret, log); err != nil {
+		return nil, err
+	}
 
 	verifier := &sigv4.Verifier{Service: "lambda", Region: cfg.Region, Secret: key.Secret}
 	s.api = &http.Server{
-		Handler: lambdaapi.New(lambdaapi.Config{
+		Handler: s.data.front(lambdaapi.New(lambdaapi.Config{
 			Registry: s.registry, Invoker: s.invoker, Verifier: verifier, Logs: s.logStore, Log: log,
 			Usage: s.db.Usage(), Price: cfg.Price, Audit: s.db.Audit(),
 			Health:  map[string]string{"isolation": cfg.Isolation, "sandbox": describe},
 			Gateway: s.front, Tenants: s.tenants, Roles: s.roles,
-		}),
+		})),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -279,7 +285,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.front.Close()
 	s.invoker.Pool().Close() // every environment destroyed: nothing is left running
 	s.logs.Close()           // what the environments logged is stored
-	err = errors.Join(err, s.tracing.Shutdown(sctx), closeDriver(s.driver), s.logDB.Close(), s.db.Close())
+	err = errors.Join(err, s.tracing.Shutdown(sctx), closeDriver(s.driver), s.logDB.Close(), s.dataStore.Close(), s.db.Close())
 	s.log.Info("stopped")
 	return err
 }
@@ -341,6 +347,9 @@ func (s *Server) close() {
 	}
 	if s.logDB != nil {
 		s.logDB.Close()
+	}
+	if s.dataStore != nil {
+		s.dataStore.Close()
 	}
 	closeDriver(s.driver)
 	if s.db != nil {

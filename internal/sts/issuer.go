@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -62,7 +63,7 @@ var (
 	tokenEncoding = base64.RawURLEncoding.Strict()
 	keyIDEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 	// sessionName is RoleSessionName's pattern ([\w+=,.@-]{2,64}).
-	sessionName = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+	sessionName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{2,64}$`) })
 )
 
 // Issuer mints temporary credentials whose session token is a sealed capsule
@@ -245,7 +246,7 @@ func (s *Session) validate() error {
 			return invalid("the %s is empty or not UTF-8", f.name)
 		}
 	}
-	if !sessionName.MatchString(s.SessionName) {
+	if !sessionName().MatchString(s.SessionName) {
 		return invalid("session name %q does not match [\\w+=,.@-]{2,64}", s.SessionName)
 	}
 	if !utf8.ValidString(s.Environment) || !utf8.ValidString(s.SessionPolicy) {

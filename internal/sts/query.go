@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -50,8 +51,8 @@ const (
 )
 
 var (
-	tagPattern        = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
-	externalIDPattern = regexp.MustCompile(`^[\w+=,.@:/-]*$`)
+	tagPattern        = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`) })
+	externalIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@:/-]*$`) })
 )
 
 // validation gathers constraint violations and words them as AWS does:
@@ -107,7 +108,7 @@ func parseAssumeRole(p url.Values) (assumeRoleInput, error) {
 		} else if n > 64 {
 			v.add(&name, "roleSessionName", "must have length less than or equal to 64")
 		}
-		if !sessionNameChars.MatchString(name) {
+		if !sessionNameChars().MatchString(name) {
 			v.add(&name, "roleSessionName", `must satisfy regular expression pattern: [\w+=,.@-]*`)
 		}
 		in.SessionName = name
@@ -158,7 +159,7 @@ func parseAssumeRole(p url.Values) (assumeRoleInput, error) {
 	if id, ok := param(p, "ExternalId"); ok {
 		if n := utf8.RuneCountInString(id); n < 2 || n > 1224 {
 			v.add(&id, "externalId", "must have length between 2 and 1224")
-		} else if !externalIDPattern.MatchString(id) {
+		} else if !externalIDPattern().MatchString(id) {
 			v.add(&id, "externalId", `must satisfy regular expression pattern: [\w+=,.@:\/-]*`)
 		}
 	}
@@ -192,7 +193,7 @@ func parseAssumeRole(p url.Values) (assumeRoleInput, error) {
 	return in, nil
 }
 
-var sessionNameChars = regexp.MustCompile(`^[\w+=,.@-]*$`)
+var sessionNameChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]*$`) })
 
 // policyChars reports whether every character of policy is in the set STS
 // allows: tab, LF, CR, and U+0020 to U+00FF.
@@ -254,7 +255,7 @@ func parseTags(p url.Values, v *validation) (Tags, error) {
 			v.add(&key, at+"key", "must have length greater than or equal to 1")
 		case utf8.RuneCountInString(key) > MaxTagKeyLength:
 			v.add(&key, at+"key", "must have length less than or equal to 128")
-		case !tagPattern.MatchString(key):
+		case !tagPattern().MatchString(key):
 			v.add(&key, at+"key", `must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]+`)
 		case strings.HasPrefix(strings.ToLower(key), "aws:"):
 			v.add(&key, at+"key", "must not begin with aws:, which is reserved")
@@ -264,7 +265,7 @@ func parseTags(p url.Values, v *validation) (Tags, error) {
 			v.add(nil, at+"value", "must not be null")
 		case utf8.RuneCountInString(value) > MaxTagValueLength:
 			v.add(&value, at+"value", "must have length less than or equal to 256")
-		case !tagPattern.MatchString(value):
+		case !tagPattern().MatchString(value):
 			v.add(&value, at+"value", `must satisfy regular expression pattern: [\p{L}\p{Z}\p{N}_.:/=+\-@]*`)
 		}
 		tags = append(tags, Tag{Key: key, Value: value})

@@ -74,7 +74,7 @@ func FuzzParseAssumeRole(f *testing.F) {
 		if n := utf8.RuneCountInString(in.RoleARN); n < 20 || n > 2048 {
 			t.Fatalf("RoleArn of %d characters accepted", n)
 		}
-		if !sessionName.MatchString(in.SessionName) {
+		if !sessionName().MatchString(in.SessionName) {
 			t.Fatalf("session name %q accepted", in.SessionName)
 		}
 		if in.Duration != 0 && (in.Duration < minDuration || in.Duration > maxDuration) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Path is a document path with aliases substituted: a top-level attribute
@@ -122,8 +123,8 @@ type Params struct {
 }
 
 var (
-	nameKey  = regexp.MustCompile(`^#[0-9a-zA-Z_]+$`)
-	valueKey = regexp.MustCompile(`^:[0-9a-zA-Z_]+$`)
+	nameKey  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^#[0-9a-zA-Z_]+$`) })
+	valueKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^:[0-9a-zA-Z_]+$`) })
 )
 
 // Validate checks the maps themselves: not empty when present, keys of the
@@ -139,7 +140,7 @@ func (p *Params) Validate() error {
 		return validation("ExpressionAttributeNames must not be empty")
 	}
 	for _, k := range sortedKeys(p.Names) {
-		if !nameKey.MatchString(k) {
+		if !nameKey().MatchString(k) {
 			return validationf("ExpressionAttributeNames contains invalid key: Syntax error; key: \"%s\"", k)
 		}
 		if len(k) > maxParamKeyBytes {
@@ -150,7 +151,7 @@ func (p *Params) Validate() error {
 		return validation("ExpressionAttributeValues must not be empty")
 	}
 	for _, k := range sortedKeys(p.Values) {
-		if !valueKey.MatchString(k) {
+		if !valueKey().MatchString(k) {
 			return validationf("ExpressionAttributeValues contains invalid key: Syntax error; key: \"%s\"", k)
 		}
 		if len(k) > maxParamKeyBytes {

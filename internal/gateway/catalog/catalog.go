@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
@@ -21,11 +22,11 @@ import (
 )
 
 // namePattern is what plan and authorizer names may be.
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var namePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`) })
 
 // ValidName checks a plan or authorizer name.
 func ValidName(kind, name string) error {
-	if !namePattern.MatchString(name) {
+	if !namePattern().MatchString(name) {
 		return errdefs.New(errdefs.ErrInvalidArgument, "%s name %q must be 1 to 64 letters, digits, '-' or '_'.", kind, name)
 	}
 	return nil
