@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -28,6 +29,37 @@ import (
 type Store struct {
 	write *sql.DB // one connection, transactions BEGIN IMMEDIATE
 	read  *sql.DB // readConns connections, query_only
+	// readStmts are the hot reads, prepared once for the store's life (by
+	// query text; the texts are a small fixed set): parsing and planning
+	// them on every call cost more than running them. Writes are not: the
+	// write pool's one connection is held by the transaction, and
+	// preparing on the pool would wait for it.
+	readStmts sync.Map
+}
+
+// prepared returns query prepared once on db, kept in cache.
+func prepared(ctx context.Context, db *sql.DB, cache *sync.Map, query string) (*sql.Stmt, error) {
+	if st, ok := cache.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := cache.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// queryRow runs a read statement, prepared once.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := prepared(ctx, s.read, &s.readStmts, query)
+	if err != nil {
+		return s.read.QueryRowContext(ctx, query, args...) // reports the error
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -118,6 +150,10 @@ func setUp(ctx context.Context, db *sql.DB) error {
 
 // Close closes the database. Everything acknowledged is already on disk.
 func (s *Store) Close() error {
+	s.readStmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
@@ -173,7 +209,7 @@ func (s *Store) CreateTable(ctx context.Context, t store.Table) error {
 
 // Table returns the table named name.
 func (s *Store) Table(ctx context.Context, name string) (store.Table, error) {
-	t, err := scanTable(s.read.QueryRowContext(ctx, `SELECT name, definition, created_at FROM data_tables WHERE name = $1`, name))
+	t, err := scanTable(s.queryRow(ctx, `SELECT name, definition, created_at FROM data_tables WHERE name = $1`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = errNoTable(name)
 	}
@@ -250,7 +286,7 @@ func (s *Store) Get(ctx context.Context, sc store.Scope, table string, k store.K
 	query, args := getStatement(sc, table, k)
 	var owner sql.NullString
 	var data []byte
-	err := s.read.QueryRowContext(ctx, query, args...).Scan(&owner, &data)
+	err := s.queryRow(ctx, query, args...).Scan(&owner, &data)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = errNoTable(table)
 	}
@@ -485,7 +521,11 @@ func scanStatement(sc store.Scope, table string, after *store.Key, limit int) (s
 // (pk, sk, owner, data). If no row comes back, stream tells a missing table
 // from an empty result with a second statement.
 func (s *Store) stream(ctx context.Context, table, query string, args []any, pk []byte, fn func(store.Item) bool) error {
-	rows, err := s.read.QueryContext(ctx, query, args...)
+	st, err := prepared(ctx, s.read, &s.readStmts, query)
+	if err != nil {
+		return fail(err, "read %q", table)
+	}
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return fail(err, "read %q", table)
 	}
