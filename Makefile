@@ -23,7 +23,7 @@ test:
 	$(GO) test -race -count=1 $(PKGS)
 
 build:
-	$(GO) build -o bin/bulkhead ./cmd/bulkhead
+	CGO_ENABLED=0 $(GO) build -o bin/bulkhead ./cmd/bulkhead
 
 # ISOLATION: the Linux sandbox needs root. Elsewhere `make run` falls back to
 # plain processes, and the server says so loudly; `make run ISOLATION=linux`
@@ -34,7 +34,7 @@ ISOLATION ?= $(if $(filter 0,$(shell id -u)),linux,process)
 run:
 	@mkdir -p bin/examples
 	@for d in examples/*/; do CGO_ENABLED=0 $(GO) build -o bin/examples/$$(basename $$d) ./$$d || exit 1; done
-	$(GO) run ./cmd/bulkhead serve --examples bin/examples --isolation $(ISOLATION)
+	CGO_ENABLED=0 $(GO) run ./cmd/bulkhead serve --examples bin/examples --isolation $(ISOLATION)
 
 .PHONY: bench bench-quick
 

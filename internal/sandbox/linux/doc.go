@@ -7,30 +7,54 @@
 //
 // # Starting a sandbox
 //
-//	server (Start)                          init (/proc/self/exe as initArg0)
-//	──────────────                          ─────────────────────────────────
+// A clone with a new user namespace cannot use vfork (the parent writes the
+// id maps while the child waits), so it copies the forking process's page
+// tables and makes its memory copy-on-write: a cost that grows with the
+// forking process. The server therefore forks a small helper once, the
+// spawner (this binary re-executed as spawnerArg0, see spawner_main.go),
+// and the spawner clones every init, on the server's request over a socket
+// pair (wire.go), and reports how each sandbox ended.
+//
+//	server (Start)               spawner                    init (initprocess.Arg0)
+//	──────────────               ───────                    ───────────────────────
 //	cgroup: mkdir, limits
 //	open_tree(code) → detached read-only mount
-//	clone(NEWUSER|NEWNS|NEWPID|NEWNET|NEWIPC|NEWUTS),
-//	  uid/gid maps, Pdeathsig ────────────► blocks reading its configuration
-//	attach the pid to the cgroups
-//	prlimit(NOFILE)
-//	setns into its netns: lo up, listen on
-//	  127.0.0.1:9001, serve the endpoint
-//	write the configuration ──────────────► unshare(NEWCGROUP); build the root:
-//	                                          tmpfs /, code at /var/task,
-//	                                          tmpfs /tmp, read-only /usr, /lib…,
-//	                                          /etc, /dev, /proc; pivot_root;
-//	                                          hostname; drop to uid 1000;
-//	                                          Landlock; seccomp; exec program
-//	status pipe: EOF = running ◄───────────  (or the reason it failed)
+//	opStart + descriptors ─────► clone(NEWUSER|NEWNS|NEWPID|
+//	  (config, status, code,       NEWNET|NEWIPC|NEWUTS), id maps,
+//	  stdout, stderr,              Pdeathsig ──────────────► starts; blocks reading
+//	  cgroup.procs files)        attach to the cgroups        its configuration
+//	                             prlimit(NOFILE)
+//	pidfd ◄────────────────────  opStarted + pidfd
+//	setns(pidfd, NEWNET): lo up,
+//	  listen on 127.0.0.1:9001,
+//	  serve the endpoint
+//	write the configuration ──────────────────────────────► unshare(NEWCGROUP); build the
+//	                                                          root: tmpfs /, code at
+//	                                                          /var/task, tmpfs /tmp,
+//	                                                          read-only /usr, /lib…, /etc,
+//	                                                          /dev, /proc; pivot_root;
+//	                                                          hostname; drop to uid 1000;
+//	                                                          Landlock; seccomp; exec
+//	status pipe: EOF = running ◄────────────────────────────  (or the reason it failed)
+//	                                   …
+//	Done ◄────────────────────── opExited ◄─ reaps ◄───────── the program exits
 //
 // The program replaces the init: it is pid 1 of its pid namespace and the
-// server's direct child, so its exit status is read as the process driver
-// reads it, and when it exits the kernel kills every other process of the
-// sandbox. Pdeathsig, re-armed after the uid change, kills it when the
-// server dies, so a server killed with kill -9 leaves no sandbox running;
-// its empty cgroups are removed by the next New with the same Key.
+// spawner's child; when it exits the kernel kills every other process of
+// the sandbox. The server holds a pidfd for it, so a reused pid can never
+// take its place in a kill or a setns. Parent-death signals chain the three:
+// the spawner dies with the server and every sandbox with the spawner (the
+// init re-arms the signal after its uid change, then checks that neither
+// the server nor the spawner died meanwhile), so a server killed with kill
+// -9 leaves no sandbox running; its empty cgroups are removed by the next
+// New with the same Key. A spawner that dies (or breaks the protocol) takes
+// its sandboxes with it; the starts it was serving fail with
+// errdefs.ErrUnavailable, and the next Start starts another spawner.
+//
+// The server computes the seccomp filter and the Landlock rules once, and
+// the init only applies them: package initprocess imports nothing beyond
+// what package os does, so its initialiser, which takes the init's role,
+// runs before those of the rest of the server's packages.
 //
 // # What a sandbox gets
 //
@@ -59,7 +83,11 @@
 //
 // # Goroutines
 //
-// Each sandbox owns a waiter (waitid until the program exits), two output
-// copiers and its endpoint's server, all ended by Destroy. Start runs the
-// netns listener on a thread of its own that dies with its goroutine.
+// Each sandbox owns a waiter (until the spawner reports the program's exit,
+// or the spawner ends), two output copiers and its endpoint's server, all
+// ended by Destroy. Start runs the netns listener on a thread of its own
+// that dies with its goroutine. Each spawner has a reader goroutine in the
+// server that dispatches its answers and, when the spawner ends, reaps it
+// and tells the sandboxes; Close ends it. Locks: Driver.mu, spawner.mu and
+// linuxSandbox.mu are each taken alone, never one inside another.
 package linux

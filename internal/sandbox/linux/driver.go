@@ -4,20 +4,22 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox/linux/cgroup"
+	"github.com/bulkhead-dev/bulkhead/internal/sandbox/linux/initprocess"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox/output"
 )
 
@@ -44,12 +46,17 @@ const (
 // Driver runs each sandbox in its own Linux namespaces and cgroups; see the
 // package documentation. Make one with New; it is safe for concurrent use.
 type Driver struct {
-	cgroups  *cgroup.Manager
-	logger   *slog.Logger
-	binds    []bind
-	links    []link
-	devices  []string
-	landlock bool
+	cgroups     *cgroup.Manager
+	logger      *slog.Logger
+	binds       []initprocess.Bind
+	links       []initprocess.Link
+	devices     []string
+	landlockABI int                  // 0: the kernel has no Landlock
+	seccomp     []syscall.SockFilter // the filter every init loads
+
+	mu      sync.Mutex
+	spawner *spawner // the current spawner; replaced when it has ended
+	closed  bool
 }
 
 var _ sandbox.Driver = (*Driver)(nil)
@@ -66,10 +73,12 @@ type Options struct {
 }
 
 // New checks that this host can build the sandbox — root, namespaces,
-// cgroups with memory, cpu and pids controllers, a seccomp policy for this
-// architecture — and removes the cgroups, and kills the processes, that a
-// previous server with the same Key left behind (after a crash, say). It
-// returns an error saying what is missing when the host cannot.
+// pidfds, cgroups with memory, cpu and pids controllers, a seccomp policy
+// for this architecture — removes the cgroups, and kills the processes, that
+// a previous server with the same Key left behind (after a crash, say), and
+// starts the spawner, the small process that clones every sandbox (see the
+// package documentation). It returns an error saying what is missing when
+// the host cannot.
 func New(opts Options) (*Driver, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("the Linux sandbox needs root: it maps user namespaces and writes cgroups")
@@ -77,7 +86,15 @@ func New(opts Options) (*Driver, error) {
 	if _, err := os.Stat("/proc/self/ns/user"); err != nil {
 		return nil, fmt.Errorf("the Linux sandbox needs user namespaces: %w", err)
 	}
-	if err := checkPolicy(); err != nil {
+	// The server knows each sandbox by a pidfd, and enters its network
+	// namespace through it (Linux 5.8).
+	pidfd, err := unix.PidfdOpen(os.Getpid(), 0)
+	if err != nil {
+		return nil, fmt.Errorf("the Linux sandbox needs pidfds: %w", err)
+	}
+	unix.Close(pidfd)
+	seccomp, err := filter()
+	if err != nil {
 		return nil, fmt.Errorf("the Linux sandbox's seccomp policy: %w", err)
 	}
 	sum := sha256.Sum256([]byte(opts.Key))
@@ -97,12 +114,15 @@ func New(opts Options) (*Driver, error) {
 	} else if n > 0 {
 		logger.Warn("removed sandboxes a previous run left behind", "count", n)
 	}
-	d := &Driver{cgroups: cg, logger: logger, landlock: landlockABI() > 0}
+	d := &Driver{cgroups: cg, logger: logger, landlockABI: landlockABI(), seccomp: seccomp}
 	d.binds, d.links = systemDirs()
 	for _, dev := range []string{"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"} {
 		if _, err := os.Stat(dev); err == nil {
 			d.devices = append(d.devices, dev)
 		}
+	}
+	if d.spawner, err = startSpawner(); err != nil {
+		return nil, errors.Join(err, cg.Close())
 	}
 	return d, nil
 }
@@ -111,7 +131,7 @@ func New(opts Options) (*Driver, error) {
 // reports.
 func (d *Driver) Describe() string {
 	ll := "landlock"
-	if !d.landlock {
+	if d.landlockABI == 0 {
 		ll = "no landlock (kernel lacks it)"
 	}
 	return "namespaces user,pid,mount,net,ipc,uts,cgroup; seccomp; " + ll + "; cgroups " + d.cgroups.Describe()
@@ -120,10 +140,10 @@ func (d *Driver) Describe() string {
 // systemDirs returns the host directories a runtime needs, to bind
 // read-only, and the top-level symbolic links among them (on a merged-/usr
 // host, /bin is usr/bin).
-func systemDirs() ([]bind, []link) {
+func systemDirs() ([]initprocess.Bind, []initprocess.Link) {
 	var (
-		binds []bind
-		links []link
+		binds []initprocess.Bind
+		links []initprocess.Link
 	)
 	for _, dir := range []string{"/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin"} {
 		fi, err := os.Lstat(dir)
@@ -131,30 +151,66 @@ func systemDirs() ([]bind, []link) {
 		case err != nil:
 		case fi.Mode()&os.ModeSymlink != 0:
 			if target, err := os.Readlink(dir); err == nil {
-				links = append(links, link{Target: target, Path: dir})
+				links = append(links, initprocess.Link{Target: target, Path: dir})
 			}
 		case fi.IsDir():
-			binds = append(binds, bind{Host: dir, Sandbox: dir})
+			binds = append(binds, initprocess.Bind{Host: dir, Sandbox: dir})
 		}
 	}
 	return binds, links
 }
 
-// Close removes the driver's cgroup directory. Destroy every sandbox first.
-func (d *Driver) Close() error { return d.cgroups.Close() }
+// Close ends the spawner and removes the driver's cgroup directory. Destroy
+// every sandbox first: any still running dies with the spawner. Start fails
+// afterwards.
+func (d *Driver) Close() error {
+	d.mu.Lock()
+	sp := d.spawner
+	d.spawner, d.closed = nil, true
+	d.mu.Unlock()
+	if sp != nil {
+		sp.close()
+	}
+	return d.cgroups.Close()
+}
+
+// currentSpawner returns the running spawner, starting a new one if the last
+// has ended (killed, say): only the starts it was serving fail.
+func (d *Driver) currentSpawner() (*spawner, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil, fmt.Errorf("the sandbox driver is closed: %w", errdefs.ErrUnavailable)
+	}
+	if d.spawner == nil || d.spawner.ended() {
+		sp, err := startSpawner()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", err, errdefs.ErrUnavailable)
+		}
+		if d.spawner != nil {
+			d.logger.Warn("the sandbox spawner ended; started another", "reason", d.spawner.err, "pid", sp.cmd.Process.Pid)
+		}
+		d.spawner = sp
+	}
+	return d.spawner, nil
+}
 
 // CodeDir returns /var/task: the code is mounted there.
 func (*Driver) CodeDir(string) string { return codeDir }
 
-// Start creates the sandbox's cgroup, starts its init in new namespaces,
-// serves the endpoint inside the sandbox's network namespace, and lets the
-// init build the root and execute the program. It returns once the program
-// runs, or with the init's reason when it could not be started.
+// Start creates the sandbox's cgroup, has the spawner start its init in new
+// namespaces, serves the endpoint inside the sandbox's network namespace,
+// and lets the init build the root and execute the program. It returns once
+// the program runs, or with the init's reason when it could not be started.
 func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbox, err error) {
 	if err := sandbox.Check(spec); err != nil {
 		return nil, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
 	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sandbox %q: %w", spec.ID, err)
+	}
+	sp, err := d.currentSpawner()
+	if err != nil {
 		return nil, fmt.Errorf("sandbox %q: %w", spec.ID, err)
 	}
 	limits := withDefaults(spec.Limits)
@@ -192,6 +248,13 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 		return nil, err
 	}
 	closeLater = append(closeLater, statusR, statusW)
+	procs, err := openProcs(d.cgroups.Paths(spec.ID))
+	for _, f := range procs {
+		closeLater = append(closeLater, f)
+	}
+	if err != nil {
+		return nil, err
+	}
 	budget := output.NewBudget(limits.OutputBytes)
 	if s.stdout, err = output.NewStream(spec.Stdout, budget); err != nil {
 		return nil, err
@@ -200,50 +263,28 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 		return nil, err
 	}
 
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{initArg0},
-		Env:        []string{}, // not nil: nil would pass the server's
-		Stdout:     s.stdout.ChildEnd(),
-		Stderr:     s.stderr.ChildEnd(),
-		ExtraFiles: []*os.File{configR, statusW, code}, // fdConfig, fdStatus, fdCode
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID |
-				unix.CLONE_NEWNET | unix.CLONE_NEWIPC | unix.CLONE_NEWUTS,
-			UidMappings: []syscall.SysProcIDMap{{ContainerID: nsRootID, HostID: hostRootID, Size: 1}, {ContainerID: nsUserID, HostID: hostUserID, Size: 1}},
-			GidMappings: []syscall.SysProcIDMap{{ContainerID: nsRootID, HostID: hostRootID, Size: 1}, {ContainerID: nsUserID, HostID: hostUserID, Size: 1}},
-			// Lets the child drop the server's supplementary groups, which
-			// it would otherwise keep (unmapped, but still honoured by
-			// permission checks on the host's files).
-			GidMappingsEnableSetgroups: true,
-			Credential:                 &syscall.Credential{Uid: nsRootID, Gid: nsRootID},
-			Pdeathsig:                  syscall.SIGKILL,
-		},
+	files := []*os.File{configR, statusW, code}
+	var stdio uint8
+	if w, ok := s.stdout.ChildEnd().(*os.File); ok {
+		files, stdio = append(files, w), stdio|stdioOut
 	}
-	// Pdeathsig fires when the thread that forked ends (go.dev/issue/27505):
-	// fork from a goroutine whose thread is not locked, so the runtime
-	// never ends it while the sandbox lives.
-	started := make(chan error, 1)
-	go func() { started <- cmd.Start() }()
-	if err := <-started; err != nil {
-		return nil, err
+	if w, ok := s.stderr.ChildEnd().(*os.File); ok {
+		files, stdio = append(files, w), stdio|stdioErr
 	}
-	s.cmd, s.pid = cmd, cmd.Process.Pid
+	started := sp.spawn(stdio, limits.OpenFiles, files, procs)
+	if started.err != nil {
+		return nil, started.err
+	}
+	s.pid, s.pidfd = started.pid, started.pidfd
 	s.stdout.Start()
 	s.stderr.Start()
-	// The child's copies are in it now; ours would hold the pipes open.
+	// The init has its copies now; ours would hold the pipes open.
 	configR.Close()
 	statusW.Close()
 	code.Close()
-	go s.wait()
+	go s.wait(started.exit, started.gone)
 
-	if err := s.cgroup.Attach(s.pid); err != nil {
-		return nil, err
-	}
-	if err := unix.Prlimit(s.pid, unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: uint64(limits.OpenFiles), Max: uint64(limits.OpenFiles)}, nil); err != nil {
-		return nil, fmt.Errorf("limiting open files: %w", err)
-	}
-	cfg := initConfig{
+	cfg := initprocess.Config{
 		Program:  sandbox.Program(spec, codeDir),
 		Args:     spec.Command,
 		TmpBytes: int64(limits.TmpMB) << 20,
@@ -251,21 +292,20 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 		Binds:    d.binds,
 		Links:    d.links,
 		Devices:  d.devices,
-		Seccomp:  true,
-		Landlock: d.landlock,
+		Seccomp:  d.seccomp,
 	}
-	addr := ""
+	addr, port := "", uint16(0)
 	if spec.Endpoint != nil {
-		l, err := listenInside(s.pid)
+		l, err := listenInside(s.pidfd)
 		if err != nil {
 			return nil, err
 		}
 		s.endpoint = sandbox.ServeEndpoint(l, spec.Endpoint, slog.NewLogLogger(d.logger.With("sandbox", spec.ID).Handler(), slog.LevelWarn))
-		addr = l.Addr().String()
-		cfg.Port = endpointPort
+		addr, port = l.Addr().String(), endpointPort
 	}
 	cfg.Env = sandbox.Environment(spec, tmpDir, addr)
-	if err := json.NewEncoder(configW).Encode(cfg); err != nil {
+	cfg.Landlock = landlockPolicy(d.landlockABI, port)
+	if _, err := configW.Write(cfg.Encode()); err != nil {
 		return nil, fmt.Errorf("configuring the init: %w", err)
 	}
 	configW.Close()
@@ -280,6 +320,23 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 		return nil, errorText(msg)
 	}
 	return s, nil
+}
+
+// openProcs opens cgroup.procs in each of dirs, for the spawner to write the
+// init's pid to.
+func openProcs(dirs []string) ([]*os.File, error) {
+	var files []*os.File
+	for _, dir := range dirs {
+		f, err := os.OpenFile(filepath.Join(dir, "cgroup.procs"), os.O_WRONLY, 0)
+		if err != nil {
+			return files, fmt.Errorf("cgroup: %w", err)
+		}
+		files = append(files, f)
+	}
+	if len(files) > maxCgroupFiles {
+		return files, fmt.Errorf("cgroup: %d hierarchies, the spawner takes at most %d", len(files), maxCgroupFiles)
+	}
+	return files, nil
 }
 
 // openCode returns a detached, read-only, recursive copy of the mount of the
@@ -324,4 +381,14 @@ func withDefaults(l sandbox.Limits) sandbox.Limits {
 		l.InitCPUMilli = l.CPUMilli
 	}
 	return l
+}
+
+// errorText turns what the init reported on its status pipe into an error
+// for Start.
+func errorText(b []byte) error {
+	msg := strings.TrimSpace(string(b))
+	if msg == "" {
+		msg = "the sandbox's init failed without saying why"
+	}
+	return errors.New(msg)
 }

@@ -11,6 +11,8 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	sandboxtest.Register("linux-server", linuxServer)
+	sandboxtest.Register("confinement", reportConfinement)
 	sandboxtest.Main()
 	os.Exit(m.Run())
 }
@@ -43,4 +45,17 @@ func newDriver(t *testing.T) *Driver {
 
 func TestSandboxLinuxConformance(t *testing.T) {
 	sandboxtest.Conformance(t, func(t *testing.T) sandbox.Driver { return newDriver(t) })
+}
+
+func TestSandboxLinuxErrorText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", "the sandbox's init failed without saying why"},
+		{"  \n", "the sandbox's init failed without saying why"},
+		{"pivot_root: invalid argument\n", "pivot_root: invalid argument"},
+	}
+	for _, tt := range tests {
+		if got := errorText([]byte(tt.in)).Error(); got != tt.want {
+			t.Errorf("errorText(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
 }

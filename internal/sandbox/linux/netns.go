@@ -3,6 +3,7 @@ package linux
 import (
 	"fmt"
 	"net"
+	"os"
 	"runtime"
 	"strconv"
 
@@ -10,7 +11,7 @@ import (
 )
 
 // listenInside opens the endpoint's listener inside the network namespace of
-// process pid: a TCP socket on the namespace's own loopback, which the
+// the process of pidfd: a TCP socket on the namespace's own loopback, which the
 // server serves as any other. The program reaches it at
 // 127.0.0.1:endpointPort with a plain TCP client (unmodified runtime clients
 // take only host:port), and nothing outside the namespace can: the socket
@@ -22,7 +23,7 @@ import (
 // it stays locked, so the runtime ends the thread rather than let another
 // goroutine run in the sandbox's namespace. (Ending a thread is otherwise
 // avoided: a child forked from it would get its parent-death signal.)
-func listenInside(pid int) (net.Listener, error) {
+func listenInside(pidfd *os.File) (net.Listener, error) {
 	type result struct {
 		l   net.Listener
 		err error
@@ -30,7 +31,7 @@ func listenInside(pid int) (net.Listener, error) {
 	ch := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
-		l, restored, err := enterAndListen(pid)
+		l, restored, err := enterAndListen(int(pidfd.Fd()))
 		if restored {
 			runtime.UnlockOSThread()
 		}
@@ -42,18 +43,15 @@ func listenInside(pid int) (net.Listener, error) {
 
 // enterAndListen runs on a locked thread; restored reports whether the
 // thread is back in its own network namespace.
-func enterAndListen(pid int) (l net.Listener, restored bool, err error) {
+func enterAndListen(pidfd int) (l net.Listener, restored bool, err error) {
 	self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, true, fmt.Errorf("opening the server's network namespace: %w", err)
 	}
 	defer unix.Close(self)
-	ns, err := unix.Open("/proc/"+strconv.Itoa(pid)+"/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, true, fmt.Errorf("opening the sandbox's network namespace: %w", err)
-	}
-	defer unix.Close(ns)
-	if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
+	// setns with a pidfd (Linux 5.8) enters that process's namespace: no
+	// /proc path, which a reused pid could point elsewhere.
+	if err := unix.Setns(pidfd, unix.CLONE_NEWNET); err != nil {
 		return nil, true, fmt.Errorf("entering the sandbox's network namespace: %w", err)
 	}
 	defer func() {

@@ -2,13 +2,12 @@ package linux
 
 import (
 	"errors"
-	"os/exec"
+	"os"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox"
-	"github.com/bulkhead-dev/bulkhead/internal/sandbox/child"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox/linux/cgroup"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox/output"
 )
@@ -16,24 +15,25 @@ import (
 // linuxSandbox is one sandbox of the Driver. Its main process is pid 1 of
 // the sandbox's pid namespace: when it exits, the kernel kills every other
 // process of the sandbox, and a process cannot leave the namespace, nor the
-// cgroup, which Destroy empties anyway.
+// cgroup, which Destroy empties anyway. The process is the spawner's child;
+// the server holds a pidfd for it, so that no signal or namespace it reaches
+// through it can be another process's that reused the pid.
 type linuxSandbox struct {
 	cgroup   *cgroup.Group
 	endpoint *sandbox.Endpoint // nil without an endpoint
 	stdout   *output.Stream    // nil when the Spec's writer is nil
 	stderr   *output.Stream
-	cmd      *exec.Cmd // nil until started
-	pid      int
-	cpuMilli int // Limits.CPUMilli, applied by EndInit
+	pidfd    *os.File // nil until started; closed by Destroy
+	pid      int      // in the server's pid namespace, for messages only
+	cpuMilli int      // Limits.CPUMilli, applied by EndInit
 
 	done chan struct{} // closed by wait: exited and output delivered
 	err  error         // written by wait before done is closed
 
-	mu     sync.Mutex
-	peak   int64 // bytes, the cgroup's peak memory while it existed
-	ooms   int64 // the cgroup's memory-limit kills
-	gone   bool  // the cgroup is removed: usage is final
-	reaped bool
+	mu   sync.Mutex
+	peak int64 // bytes, the cgroup's peak memory while it existed
+	ooms int64 // the cgroup's memory-limit kills
+	gone bool  // the cgroup is removed: usage is final
 
 	destroyOnce sync.Once
 	destroyErr  error
@@ -50,14 +50,38 @@ func (s *linuxSandbox) Err() error {
 	}
 }
 
-// wait notes how the main process ended without reaping it (its pid stays
-// ours until Destroy), delivers its output and closes done.
-func (s *linuxSandbox) wait() {
-	_, status := child.WaitExit(s.pid)
-	s.err = status
+// wait notes how the main process ended, as the spawner reports it on exit,
+// delivers its output and closes done. If the spawner ends first, the
+// process dies with it (its parent-death signal): wait makes sure, waits
+// until the process has ended, and reports it killed.
+func (s *linuxSandbox) wait(exit <-chan error, spawnerGone <-chan struct{}) {
+	select {
+	case s.err = <-exit:
+	case <-spawnerGone:
+		select {
+		case s.err = <-exit: // reported before the spawner ended
+		default:
+			killAndWait(s.pidfd)
+			s.err = &sandbox.ExitError{Code: -1, Signal: unix.SignalName(unix.SIGKILL)}
+		}
+	}
 	s.stdout.Flush()
 	s.stderr.Flush()
 	close(s.done)
+}
+
+// killAndWait kills the process of pidfd, which need not be a child of
+// this one, and returns once it has ended.
+func killAndWait(pidfd *os.File) {
+	fd := int(pidfd.Fd())
+	unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0) // ESRCH: it has ended already
+	polls := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		// A pidfd polls readable once its process has ended.
+		if _, err := unix.Poll(polls, -1); err != unix.EINTR {
+			return
+		}
+	}
 }
 
 // Usage reports the sandbox's peak memory and memory-limit kills, from its
@@ -101,18 +125,15 @@ func (s *linuxSandbox) destroy() error {
 	// function's quota took seconds (the abuse suite saw a 3 s timeout
 	// answered after 4.4 s). Lift the quota first.
 	s.cgroup.SetCPU(0)
-	if s.cmd != nil {
-		unix.Kill(s.pid, unix.SIGKILL) // a zombie at worst: the pid is still ours
-		<-s.done
+	if s.pidfd != nil {
+		unix.PidfdSendSignal(int(s.pidfd.Fd()), unix.SIGKILL, nil, 0) // ESRCH: it has ended already
+		<-s.done                                                      // the spawner reaped it
+		s.pidfd.Close()
 	}
 	errs = append(errs, s.cgroup.Kill())
 	s.mu.Lock()
 	s.note(s.cgroup.Stats())
 	s.gone = true
-	if s.cmd != nil {
-		s.cmd.Wait() // reaps; how it ended is in s.err already
-		s.reaped = true
-	}
 	s.mu.Unlock()
 	if s.endpoint != nil {
 		s.endpoint.Close()
@@ -124,11 +145,13 @@ func (s *linuxSandbox) destroy() error {
 }
 
 // abandon undoes a Start that failed at any step after the cgroup was made.
+// An init the spawner started and then killed, because it could not set it
+// up, may still be dying in the cgroup.
 func (s *linuxSandbox) abandon() error {
-	if s.cmd != nil {
+	if s.pidfd != nil {
 		return s.Destroy()
 	}
 	s.stdout.Abandon()
 	s.stderr.Abandon()
-	return s.cgroup.Remove()
+	return errors.Join(s.cgroup.Kill(), s.cgroup.Remove())
 }

@@ -1,12 +1,13 @@
 package linux
 
 import (
-	"fmt"
 	"slices"
 	"sync"
+	"syscall"
 
 	seccomp "github.com/elastic/go-seccomp-bpf"
 	"github.com/elastic/go-seccomp-bpf/arch"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -116,27 +117,25 @@ func policy() (seccomp.Policy, error) {
 // maxGroup bounds the calls in one group of the policy; see policy.
 const maxGroup = 200
 
-// The policy is assembled once per process: the server checks it at New,
-// and the init assembles its own copy.
-var checkPolicy = sync.OnceValue(func() error {
+// filter returns the sandbox's seccomp filter for the native architecture,
+// assembled once per process: the driver checks it at New and passes it to
+// every init, which loads it just before exec (initprocess).
+var filter = sync.OnceValues(func() ([]syscall.SockFilter, error) {
 	p, err := policy()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = p.Assemble()
-	return err
+	insts, err := p.Assemble()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := bpf.Assemble(insts)
+	if err != nil {
+		return nil, err
+	}
+	f := make([]syscall.SockFilter, len(raw))
+	for i, in := range raw {
+		f[i] = syscall.SockFilter{Code: in.Op, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	}
+	return f, nil
 })
-
-// loadSeccomp installs the filter on the calling thread, which must be
-// locked to its goroutine and about to execute the program: the filter
-// survives exec, and no other thread needs it.
-func loadSeccomp() error {
-	p, err := policy()
-	if err != nil {
-		return fmt.Errorf("seccomp: %w", err)
-	}
-	if err := seccomp.LoadFilter(seccomp.Filter{NoNewPrivs: true, Policy: p}); err != nil {
-		return fmt.Errorf("seccomp: %w", err)
-	}
-	return nil
-}
