@@ -159,7 +159,7 @@ func (c *call) batchGetItem(body []byte) ([]byte, error) {
 			out = append(out, ',')
 		}
 		c.resource = t.def.arn
-		out = appendString(out, t.def.name)
+		out = ddb.AppendJSONString(out, t.def.name)
 		out = append(out, ":["...)
 		read, found := 0, 0
 		var rest []ddb.Item
@@ -221,7 +221,7 @@ func appendUnprocessedKeys(b []byte, t batchGetTable, keys []ddb.Item) []byte {
 	if len(b) > 0 {
 		b = append(b, ',')
 	}
-	b = appendString(b, t.def.name)
+	b = ddb.AppendJSONString(b, t.def.name)
 	b = append(b, `:{"Keys":[`...)
 	for i, k := range keys {
 		if i > 0 {
@@ -232,7 +232,7 @@ func appendUnprocessedKeys(b []byte, t batchGetTable, keys []ddb.Item) []byte {
 	b = append(b, ']')
 	if p := t.request.ProjectionExpression; p != nil {
 		b = append(b, `,"ProjectionExpression":`...)
-		b = appendString(b, *p)
+		b = ddb.AppendJSONString(b, *p)
 	}
 	if names := t.request.ExpressionAttributeNames; names != nil {
 		b = append(b, `,"ExpressionAttributeNames":{`...)
@@ -240,9 +240,9 @@ func appendUnprocessedKeys(b []byte, t batchGetTable, keys []ddb.Item) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = ddb.AppendJSONString(b, k)
 			b = append(b, ':')
-			b = appendString(b, names[k])
+			b = ddb.AppendJSONString(b, names[k])
 		}
 		b = append(b, '}')
 	}

@@ -170,14 +170,14 @@ func writeError(w http.ResponseWriter, log *slog.Logger, requestID, op string, e
 	}
 	b := make([]byte, 0, 128+len(ae.message))
 	b = append(b, `{"__type":`...)
-	b = appendString(b, ae.namespace+"#"+ae.code)
+	b = ddb.AppendJSONString(b, ae.namespace+"#"+ae.code)
 	if ae.message != "" {
 		if ae.namespace == nsCoral && ae.code == "SerializationException" {
 			b = append(b, `,"Message":`...) // DynamoDB's capital M for this one
 		} else {
 			b = append(b, `,"message":`...)
 		}
-		b = appendString(b, ae.message)
+		b = ddb.AppendJSONString(b, ae.message)
 	}
 	if ae.item != nil {
 		b = append(b, `,"Item":`...)

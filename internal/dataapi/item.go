@@ -61,6 +61,32 @@ func valuesWithoutExpression(values *itemArg, expressions ...*string) error {
 	return validationError("ExpressionAttributeValues can only be specified when using expressions")
 }
 
+// checkWrite applies the checks PutItem, UpdateItem and DeleteItem share:
+// the table name, the required member (arg, named name), the shared enums,
+// then the legacy parameters.
+func (r *itemRequest) checkWrite(arg *itemArg, name string) error {
+	var v constraints
+	v.tableName(r.TableName, "tableName", false)
+	if !arg.present() {
+		v.add(nil, name, "Member must not be null")
+	}
+	r.check(&v, returnValuesValues)
+	if err := v.err(); err != nil {
+		return err
+	}
+	return r.legacy()
+}
+
+// authorizeItem authorizes a single-item request on table d: its leading
+// key is item's partition key, its attributes those item and parsed name.
+func (c *call) authorizeItem(action string, d *definition, item ddb.Item, parsed *ddb.Parsed, returnValues, returnConsumedCapacity *string) error {
+	lk := leadingKeys{partition: d.schema.Partition.Name}
+	lk.add(item)
+	return c.authorize(access{action: action, resource: d.arn, leadingKeys: lk.values,
+		attributes: ddb.Attributes(parsed, []ddb.Item{item}), returnValues: returnValues,
+		returnConsumedCapacity: returnConsumedCapacity})
+}
+
 // returnOld reports whether a failed condition returns the old item.
 func (r *itemRequest) returnOld() bool {
 	return str(r.ReturnValuesOnConditionCheckFailure) == "ALL_OLD"
@@ -153,10 +179,7 @@ func (c *call) getItem(body []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	lk := leadingKeys{partition: d.schema.Partition.Name}
-	lk.add(in.Key.Item)
-	if err := c.authorize(access{action: "dynamodb:GetItem", resource: d.arn, leadingKeys: lk.values,
-		attributes: ddb.Attributes(parsed, []ddb.Item{in.Key.Item}), returnConsumedCapacity: in.ReturnConsumedCapacity}); err != nil {
+	if err := c.authorizeItem("dynamodb:GetItem", d, in.Key.Item, parsed, nil, in.ReturnConsumedCapacity); err != nil {
 		return nil, err
 	}
 	if err := d.schema.ValidateKey(in.Key.Item); err != nil {
@@ -218,16 +241,7 @@ func (c *call) putItem(body []byte) ([]byte, error) {
 	if err := decode(body, &in, true); err != nil {
 		return nil, err
 	}
-	var v constraints
-	v.tableName(in.TableName, "tableName", false)
-	if !in.Item.present() {
-		v.add(nil, "item", "Member must not be null")
-	}
-	in.check(&v, returnValuesValues)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	if err := in.legacy(); err != nil {
+	if err := in.checkWrite(&in.Item, "item"); err != nil {
 		return nil, err
 	}
 	if rv := str(in.ReturnValues); rv != "" && rv != "NONE" && rv != "ALL_OLD" {
@@ -253,11 +267,7 @@ func (c *call) putItem(body []byte) ([]byte, error) {
 		return nil, err
 	}
 	item := in.Item.Item
-	lk := leadingKeys{partition: d.schema.Partition.Name}
-	lk.add(item)
-	if err := c.authorize(access{action: "dynamodb:PutItem", resource: d.arn, leadingKeys: lk.values,
-		attributes: ddb.Attributes(parsed, []ddb.Item{item}), returnValues: in.ReturnValues,
-		returnConsumedCapacity: in.ReturnConsumedCapacity}); err != nil {
+	if err := c.authorizeItem("dynamodb:PutItem", d, item, parsed, in.ReturnValues, in.ReturnConsumedCapacity); err != nil {
 		return nil, err
 	}
 	if err := d.schema.ValidateItem(item); err != nil {
@@ -314,16 +324,7 @@ func (c *call) updateItem(body []byte) ([]byte, error) {
 	if err := decode(body, &in, true); err != nil {
 		return nil, err
 	}
-	var v constraints
-	v.tableName(in.TableName, "tableName", false)
-	if !in.Key.present() {
-		v.add(nil, "key", "Member must not be null")
-	}
-	in.check(&v, returnValuesValues)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	if err := in.legacy(); err != nil {
+	if err := in.checkWrite(&in.Key, "key"); err != nil {
 		return nil, err
 	}
 	if err := legacy(legacyParam{"AttributeUpdates", "UpdateExpression", given(in.AttributeUpdates)}); err != nil {
@@ -354,11 +355,7 @@ func (c *call) updateItem(body []byte) ([]byte, error) {
 		return nil, err
 	}
 	key := in.Key.Item
-	lk := leadingKeys{partition: d.schema.Partition.Name}
-	lk.add(key)
-	if err := c.authorize(access{action: "dynamodb:UpdateItem", resource: d.arn, leadingKeys: lk.values,
-		attributes: ddb.Attributes(parsed, []ddb.Item{key}), returnValues: in.ReturnValues,
-		returnConsumedCapacity: in.ReturnConsumedCapacity}); err != nil {
+	if err := c.authorizeItem("dynamodb:UpdateItem", d, key, parsed, in.ReturnValues, in.ReturnConsumedCapacity); err != nil {
 		return nil, err
 	}
 	if err := d.schema.ValidateKey(key); err != nil {
@@ -438,16 +435,7 @@ func (c *call) deleteItem(body []byte) ([]byte, error) {
 	if err := decode(body, &in, true); err != nil {
 		return nil, err
 	}
-	var v constraints
-	v.tableName(in.TableName, "tableName", false)
-	if !in.Key.present() {
-		v.add(nil, "key", "Member must not be null")
-	}
-	in.check(&v, returnValuesValues)
-	if err := v.err(); err != nil {
-		return nil, err
-	}
-	if err := in.legacy(); err != nil {
+	if err := in.checkWrite(&in.Key, "key"); err != nil {
 		return nil, err
 	}
 	if rv := str(in.ReturnValues); rv != "" && rv != "NONE" && rv != "ALL_OLD" {
@@ -473,11 +461,7 @@ func (c *call) deleteItem(body []byte) ([]byte, error) {
 		return nil, err
 	}
 	key := in.Key.Item
-	lk := leadingKeys{partition: d.schema.Partition.Name}
-	lk.add(key)
-	if err := c.authorize(access{action: "dynamodb:DeleteItem", resource: d.arn, leadingKeys: lk.values,
-		attributes: ddb.Attributes(parsed, []ddb.Item{key}), returnValues: in.ReturnValues,
-		returnConsumedCapacity: in.ReturnConsumedCapacity}); err != nil {
+	if err := c.authorizeItem("dynamodb:DeleteItem", d, key, parsed, in.ReturnValues, in.ReturnConsumedCapacity); err != nil {
 		return nil, err
 	}
 	if err := d.schema.ValidateKey(key); err != nil {
@@ -583,7 +567,7 @@ func appendCapacityValue(b []byte, mode, table string, units float64, read bool)
 		kind = `"ReadCapacityUnits":`
 	}
 	b = append(b, `{"TableName":`...)
-	b = appendString(b, table)
+	b = ddb.AppendJSONString(b, table)
 	b = append(b, `,"CapacityUnits":`...)
 	b = appendFloat(b, units)
 	b = append(b, ',')

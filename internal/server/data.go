@@ -369,7 +369,7 @@ func (d *dataPlane) bind(es *envServices, t string) error {
 	creds, err := sts.NewEnvCredentials(d.issuer, sts.Session{
 		Account: d.account, RoleName: es.role.Name, RoleARN: es.role.ARN(d.account), RoleID: es.role.ID,
 		SessionName: es.id, Tags: tags, Environment: es.id, Tenant: id,
-	}, sts.EnvOptions{Logger: d.log})
+	}, sts.EnvOptions{Logger: d.log, Token: es.token})
 	if err != nil {
 		return err
 	}
@@ -403,23 +403,17 @@ func (d *dataPlane) serveCredentials(es *envServices, w http.ResponseWriter, r *
 	es.mu.Lock()
 	creds := es.creds
 	es.mu.Unlock()
-	msg := ""
-	switch {
-	case subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(es.token)) != 1:
-		msg = "The Authorization header does not match this environment's token."
-	case creds == nil:
-		msg = "The environment has no tenant yet: credentials are available from its first invocation on."
-	}
-	if msg != "" {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		fmt.Fprintf(w, `{"code":"AccessDenied","message":%q}`, msg)
+	if creds != nil {
+		creds.ServeHTTP(w, r) // it checks the token it was given, es.token
 		return
 	}
-	// The endpoint checks its own token again; ours was checked above.
-	r = r.Clone(r.Context())
-	r.Header.Set("Authorization", creds.Token())
-	creds.ServeHTTP(w, r)
+	msg := "The environment has no tenant yet: credentials are available from its first invocation on."
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(es.token)) != 1 {
+		msg = "The Authorization header does not match this environment's token."
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusForbidden)
+	fmt.Fprintf(w, `{"code":"AccessDenied","message":%q}`, msg)
 }
 
 // openDataPlane builds the data plane: the session issuer (its key in the

@@ -29,6 +29,11 @@ type EnvOptions struct {
 	Lifetime time.Duration
 	Now      func() time.Time // nil: time.Now
 	Logger   *slog.Logger     // nil: discard
+	// Token is the authorization token the endpoint requires; empty: a new
+	// random one. A server that hands the environment its token before the
+	// environment's session is known (a pre-started environment learns its
+	// tenant later) passes the token it gave.
+	Token string
 }
 
 // EnvCredentials is one execution environment's container credentials
@@ -81,15 +86,19 @@ func NewEnvCredentials(issuer *Issuer, template Session, o EnvOptions) (*EnvCred
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	var token [32]byte
-	_, _ = rand.Read(token[:]) // crypto/rand.Read does not fail (Go 1.24+)
+	token := o.Token
+	if token == "" {
+		var b [32]byte
+		_, _ = rand.Read(b[:]) // crypto/rand.Read does not fail (Go 1.24+)
+		token = base64.RawURLEncoding.EncodeToString(b[:])
+	}
 	e := &EnvCredentials{
 		issuer:   issuer,
 		template: template,
 		lifetime: o.Lifetime,
 		now:      o.Now,
 		log:      o.Logger.With("environment", template.Environment),
-		token:    base64.RawURLEncoding.EncodeToString(token[:]),
+		token:    token,
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -123,7 +123,7 @@ func AppendJSON(dst []byte, v AttributeValue) []byte {
 	dst = append(dst, '"', ':')
 	switch v.typ {
 	case TypeS:
-		dst = appendJSONString(dst, v.str)
+		dst = AppendJSONString(dst, v.str)
 	case TypeN:
 		dst = append(dst, '"')
 		dst = append(dst, v.str...)
@@ -140,7 +140,7 @@ func AppendJSON(dst []byte, v AttributeValue) []byte {
 			}
 			switch v.typ {
 			case TypeSS:
-				dst = appendJSONString(dst, m.str)
+				dst = AppendJSONString(dst, m.str)
 			case TypeNS:
 				dst = append(dst, '"')
 				dst = append(dst, m.str...)
@@ -182,7 +182,7 @@ func appendMembers(dst []byte, m map[string]AttributeValue) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendJSONString(dst, k)
+		dst = AppendJSONString(dst, k)
 		dst = append(dst, ':')
 		dst = AppendJSON(dst, m[k])
 	}
@@ -199,9 +199,9 @@ func base64Encode(s string) string { return base64.StdEncoding.EncodeToString([]
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string. Bytes that are not UTF-8 are
+// AppendJSONString appends s as a JSON string. Bytes that are not UTF-8 are
 // written as U+FFFD, as encoding/json does.
-func appendJSONString(dst []byte, s string) []byte {
+func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -213,7 +213,7 @@ func duplicateError(t Type, members []AttributeValue) *Error {
 			}
 		}
 		if t == TypeSS {
-			b.Write(appendJSONString(nil, m.str))
+			b.Write(AppendJSONString(nil, m.str))
 		} else {
 			b.WriteByte('"')
 			b.WriteString(base64Encode(m.str))

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/bulkhead-dev/bulkhead/internal/store/migration"
 )
 
 // openRaw opens a database with the store's settings but no migrations.
@@ -66,13 +68,13 @@ func tables(t *testing.T, db *sql.DB) []string {
 	return names
 }
 
-func embedded(t *testing.T) []migration {
+func embedded(t *testing.T) []migration.Migration {
 	t.Helper()
 	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := loadMigrations(sub)
+	ms, err := migration.Load(sub)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,11 +146,11 @@ func TestStoreSQLiteMigrateSteps(t *testing.T) {
 	ctx := t.Context()
 	run := func(files fstest.MapFS) error {
 		t.Helper()
-		ms, err := loadMigrations(files)
+		ms, err := migration.Load(files)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return migrate(ctx, db, ms)
+		return migration.SQLite(ctx, db, ms, errNewerSchema)
 	}
 
 	// Every statement of a file runs, not only the first.
@@ -188,7 +190,7 @@ func TestStoreSQLiteMigrateLoadRejectsBadNames(t *testing.T) {
 		"an unnumbered":  {"0001_a.sql": file, "init.sql": file},
 		"a short number": {"1_a.sql": file},
 	} {
-		if ms, err := loadMigrations(files); err == nil {
+		if ms, err := migration.Load(files); err == nil {
 			t.Errorf("%s: loaded %d migrations, want an error", name, len(ms))
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"net/url"
 	"sync"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
 	"github.com/bulkhead-dev/bulkhead/internal/function"
+	"github.com/bulkhead-dev/bulkhead/internal/store/migration"
 )
 
 // Store is the SQLite backend of function.Store. It is safe for concurrent
@@ -110,15 +110,11 @@ func setUp(ctx context.Context, db *sql.DB, wantSync int) error {
 	if mode != "wal" || synchronous != wantSync || foreignKeys != 1 {
 		return fmt.Errorf("settings did not take: journal_mode=%s synchronous=%d foreign_keys=%d, want wal, %d, 1", mode, synchronous, foreignKeys, wantSync)
 	}
-	sub, err := fs.Sub(migrationFiles, "migrations")
+	ms, err := migration.LoadDir(migrationFiles, "migrations")
 	if err != nil {
 		return err
 	}
-	ms, err := loadMigrations(sub)
-	if err != nil {
-		return err
-	}
-	return migrate(ctx, db, ms)
+	return migration.SQLite(ctx, db, ms, errNewerSchema)
 }
 
 // Close closes the database. Everything acknowledged is already on disk.

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"runtime"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/bulkhead-dev/bulkhead/internal/data/store"
 	"github.com/bulkhead-dev/bulkhead/internal/errdefs"
+	"github.com/bulkhead-dev/bulkhead/internal/store/migration"
 )
 
 // Store is the SQLite backend of store.Store. It is safe for concurrent use.
@@ -137,15 +137,11 @@ func setUp(ctx context.Context, db *sql.DB) error {
 	if mode != "wal" || synchronous != full || foreignKeys != 1 {
 		return fmt.Errorf("settings did not take: journal_mode=%s synchronous=%d foreign_keys=%d, want wal, %d, 1", mode, synchronous, foreignKeys, full)
 	}
-	sub, err := fs.Sub(migrationFiles, "migrations")
+	ms, err := migration.LoadDir(migrationFiles, "migrations")
 	if err != nil {
 		return err
 	}
-	ms, err := loadMigrations(sub)
-	if err != nil {
-		return err
-	}
-	return migrate(ctx, db, ms)
+	return migration.SQLite(ctx, db, ms, errNewerSchema)
 }
 
 // Close closes the database. Everything acknowledged is already on disk.

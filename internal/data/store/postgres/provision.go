@@ -5,18 +5,20 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/bulkhead-dev/bulkhead/internal/store/migration"
 )
 
 // schema is the PostgreSQL schema that holds the store's tables.
 const schema = "bulkhead_data"
+
+// errNewerSchema marks a database that a newer binary has migrated.
+var errNewerSchema = errors.New("data schema is newer than this binary")
 
 // migrationFiles are the schema's history: migrations/NNNN_name.sql,
 // numbered from 0001 without gaps. A released file is never edited; a change
@@ -24,45 +26,6 @@ const schema = "bulkhead_data"
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
-
-type migration struct {
-	version int
-	file    string
-	sql     string
-}
-
-var migrationName = regexp.MustCompile(`^([0-9]{4})_[a-z0-9_]+\.sql$`)
-
-// errNewerSchema marks a database that a newer binary has migrated.
-var errNewerSchema = errors.New("data schema is newer than this binary")
-
-func loadMigrations() ([]migration, error) {
-	sub, err := fs.Sub(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	entries, err := fs.ReadDir(sub, ".") // sorted by name
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		m := migrationName.FindStringSubmatch(e.Name())
-		if m == nil {
-			return nil, fmt.Errorf("migration %q: name is not NNNN_name.sql", e.Name())
-		}
-		version, _ := strconv.Atoi(m[1])
-		if version != len(ms)+1 {
-			return nil, fmt.Errorf("migration %q: want number %04d next", e.Name(), len(ms)+1)
-		}
-		text, err := fs.ReadFile(sub, e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: version, file: e.Name(), sql: string(text)})
-	}
-	return ms, nil
-}
 
 // migrationLock is the advisory lock key under which provisioning runs, so
 // that two servers starting at once take turns: "bulkhead" in ASCII.
@@ -100,7 +63,7 @@ func provision(ctx context.Context, owner *pgx.Conn, app, service role) error {
 	)`); err != nil {
 		return fmt.Errorf("create %s.schema_migrations: %w", schema, err)
 	}
-	ms, err := loadMigrations()
+	ms, err := migration.LoadDir(migrationFiles, "migrations")
 	if err != nil {
 		return err
 	}
@@ -169,7 +132,7 @@ func createRole(ctx context.Context, owner *pgx.Conn, r role) error {
 
 // migrateOne applies the first pending migration in a transaction and
 // reports whether none was left.
-func migrateOne(ctx context.Context, owner *pgx.Conn, ms []migration) (done bool, err error) {
+func migrateOne(ctx context.Context, owner *pgx.Conn, ms []migration.Migration) (done bool, err error) {
 	tx, err := owner.Begin(ctx)
 	if err != nil {
 		return false, err
@@ -186,11 +149,11 @@ func migrateOne(ctx context.Context, owner *pgx.Conn, ms []migration) (done bool
 		return true, nil
 	}
 	m := ms[current]
-	if _, err := tx.Exec(ctx, m.sql); err != nil {
-		return false, fmt.Errorf("migration %s: %w", m.file, err)
+	if _, err := tx.Exec(ctx, m.SQL); err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.File, err)
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO `+schema+`.schema_migrations (version, applied_at) VALUES ($1, $2)`, m.version, time.Now()); err != nil {
-		return false, fmt.Errorf("migration %s: %w", m.file, err)
+	if _, err := tx.Exec(ctx, `INSERT INTO `+schema+`.schema_migrations (version, applied_at) VALUES ($1, $2)`, m.Version, time.Now()); err != nil {
+		return false, fmt.Errorf("migration %s: %w", m.File, err)
 	}
 	return false, tx.Commit(ctx)
 }
@@ -210,7 +173,7 @@ func schemaVersion(ctx context.Context, q interface {
 // the owner's role (who could turn the policy off), without TRUNCATE; the
 // service role must have BYPASSRLS and be neither superuser nor owner.
 func checkRole(ctx context.Context, c *pgx.Conn, wantBypass bool) error {
-	ms, err := loadMigrations()
+	ms, err := migration.LoadDir(migrationFiles, "migrations")
 	if err != nil {
 		return err
 	}
