@@ -366,3 +366,60 @@ func TestDataTenantIsolationPropertyPostgres(t *testing.T) {
 		"--data-postgres-service-dsn", c.DSNAs("bulkhead_service"))
 	runIsolationProperty(t, s)
 }
+
+// TestDataDurableAcrossKill9 checks invariant 5 for the data plane: a role,
+// a table and every acknowledged item write survive kill -9 of the server,
+// and a deleted item stays deleted.
+func TestDataDurableAcrossKill9(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	s := startServer(t, dataDir)
+	setupOrders(t, s)
+	c := s.dataClient(adminCreds)
+	item := func(pk, v string) map[string]ddbtypes.AttributeValue {
+		return map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: pk},
+			"sk": &ddbtypes.AttributeValueMemberS{Value: "item"}, "v": &ddbtypes.AttributeValueMemberS{Value: v}}
+	}
+	for i := range 20 {
+		if _, err := c.PutItem(ctx(t), &dynamodb.PutItemInput{TableName: aws.String("Orders"), Item: item(fmt.Sprintf("blue#%d", i), "v1")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.UpdateItem(ctx(t), &dynamodb.UpdateItemInput{TableName: aws.String("Orders"),
+		Key:              map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "blue#0"}, "sk": &ddbtypes.AttributeValueMemberS{Value: "item"}},
+		UpdateExpression: aws.String("SET v = :v"), ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":v": &ddbtypes.AttributeValueMemberS{Value: "v2"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeleteItem(ctx(t), &dynamodb.DeleteItemInput{TableName: aws.String("Orders"),
+		Key: map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "blue#19"}, "sk": &ddbtypes.AttributeValueMemberS{Value: "item"}}}); err != nil {
+		t.Fatal(err)
+	}
+
+	s.kill9()
+	s2 := startServer(t, dataDir)
+	s2.admin(t, "GET", "/roles/orders", nil, http.StatusOK)
+	out, err := s2.dataClient(adminCreds).Scan(ctx(t), &dynamodb.ScanInput{TableName: aws.String("Orders")})
+	if err != nil {
+		t.Fatalf("after kill -9: %v", err)
+	}
+	got := map[string]string{}
+	for _, it := range out.Items {
+		got[it["pk"].(*ddbtypes.AttributeValueMemberS).Value] = it["v"].(*ddbtypes.AttributeValueMemberS).Value
+	}
+	for i := range 19 {
+		want := "v1"
+		if i == 0 {
+			want = "v2"
+		}
+		if pk := fmt.Sprintf("blue#%d", i); got[pk] != want {
+			t.Errorf("after kill -9: %s = %q, want %q", pk, got[pk], want)
+		}
+	}
+	if v, ok := got["blue#19"]; ok || len(got) != 19 {
+		t.Errorf("after kill -9: %d items, the deleted blue#19 = %q; want 19 without it", len(got), v)
+	}
+	// Environments' credentials keep working with the same sealing key.
+	if a := s2.data(t, "blue", dataEvent{Op: "get", Keys: []string{"blue#0"}}); a.Code != "" || !slices.Equal(a.Values, []string{"v2"}) {
+		t.Errorf("after kill -9, blue's function reads %q %q", a.Code, a.Values)
+	}
+}

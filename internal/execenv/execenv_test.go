@@ -3,11 +3,13 @@ package execenv
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/bulkhead-dev/bulkhead/internal/logs"
 	"github.com/bulkhead-dev/bulkhead/internal/runtimeapi"
+	"github.com/bulkhead-dev/bulkhead/internal/sandbox"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox/linux"
 	"github.com/bulkhead-dev/bulkhead/internal/sandbox/process"
 )
@@ -303,5 +306,53 @@ func TestExecEnvLogRecords(t *testing.T) {
 		"platform.start req-b", "function req-b", "function req-b", "platform.runtimeDone req-b", "platform.report req-b"}
 	if strings.Join(types, "\n") != strings.Join(want, "\n") {
 		t.Errorf("records:\n%s\nwant:\n%s", strings.Join(types, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestExecEnvServicesEnvironment checks that the program sees its
+// services' variables with the endpoint filled in.
+func TestExecEnvServicesEnvironment(t *testing.T) {
+	t.Parallel()
+	s := spec("env-services-vars", scriptCode(t, "env; exit 1"))
+	s.Services = &Services{Env: map[string]string{"SERVICE_URL": "http://" + sandbox.EndpointPlaceholder + "/svc"}}
+	_, err := Start(context.Background(), options(t), s)
+	ie, ok := err.(*InitError)
+	if !ok {
+		t.Fatalf("Start = %v", err)
+	}
+	if !regexp.MustCompile(`SERVICE_URL=http://127\.0\.0\.1:[0-9]+/svc`).Match(ie.Tail) {
+		t.Errorf("environment lacks SERVICE_URL on the endpoint:\n%s", ie.Tail)
+	}
+}
+
+// TestExecEnvServicesBindOneTenant checks that an invocation whose tenant
+// the services' Bind refuses is not delivered.
+func TestExecEnvServicesBindOneTenant(t *testing.T) {
+	t.Parallel()
+	var bound []string
+	s := spec("env-services-bind", handlerCode(t))
+	s.Services = &Services{
+		Bind: func(tenant string) error {
+			if len(bound) > 0 && bound[0] != tenant {
+				return errors.New("another tenant")
+			}
+			bound = append(bound, tenant)
+			return nil
+		},
+	}
+	env, err := Start(t.Context(), options(t), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.Destroy()
+	res, err := env.Invoke(t.Context(), invocation("req-1", "blue", `{}`, 2*time.Second))
+	if err != nil || res.ErrorType != "" {
+		t.Fatalf("blue: %+v, %v", res, err)
+	}
+	if _, err := env.Invoke(t.Context(), invocation("req-2", "red", `{}`, 2*time.Second)); err == nil {
+		t.Error("an invocation for red in blue's environment was delivered")
+	}
+	if len(bound) != 1 || bound[0] != "blue" {
+		t.Errorf("Bind accepted %q, want blue once", bound)
 	}
 }
